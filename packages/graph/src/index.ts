@@ -1,0 +1,12 @@
+// @vlreward/graph public API. The builder is pure: it never imports
+// onnxruntime. Sessions live behind '@vlreward/graph/runtime'.
+export { Graph, Tensor } from './builder.js';
+export type { AttrValue, Attrs, GraphOptions, Node, NodeOptions, OutputSpec } from './builder.js';
+export { BYTES_PER_ELEMENT, ONNX_DTYPE, dtypeFromOnnx, isFloat } from './dtype.js';
+export type { DType, TypedArray } from './dtype.js';
+export { broadcastShapes, formatShape, isStatic, numel, shapesEqual } from './shape.js';
+export type { Dim, Shape } from './shape.js';
+export { allocTyped, byteLength, tensorData, zeros } from './tensor_data.js';
+export type { TensorData } from './tensor_data.js';
+export { add, getOpDef, matmul, transpose, transposeLast2 } from './ops/index.js';
+export type { GradContext, OpDef } from './ops/index.js';

@@ -1,0 +1,2 @@
+// Sessions and execution providers (filled in by the runtime work).
+export {};
