@@ -1,0 +1,4 @@
+import type { Command } from '../command.js';
+
+// The explicit list of sub-commands; each lives in its own file beside this one.
+export const COMMANDS: readonly Command[] = [];
