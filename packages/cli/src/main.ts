@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { UsageError, type Command } from './command.js';
 import { COMMANDS } from './commands/index.js';
 
@@ -55,7 +57,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isEntry || process.argv[1]?.endsWith('/vlreward')) {
+// Run when executed directly (also through the npm bin symlink), not when imported.
+const entry = process.argv[1] ? realpathSync(process.argv[1]) : '';
+if (entry === fileURLToPath(import.meta.url)) {
   main(process.argv.slice(2)).then((code) => process.exit(code));
 }
