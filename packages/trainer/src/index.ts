@@ -1,1 +1,28 @@
-export {};
+// @vlreward/trainer public API.
+export { DEFAULT_AUGMENT, DEFAULT_CONFIG, metricMode, resolveConfig } from './config.js';
+export type { AugmentConfig, EarlyStoppingConfig, FinetuneMode, MetricName, Precision, Schedule, TrainConfig } from './config.js';
+export { learningRate, totalOptimizerSteps } from './schedule.js';
+export type { ScheduleOptions } from './schedule.js';
+export { Rng } from './rng.js';
+export type { RngState } from './rng.js';
+export {
+  argmaxRows,
+  classWeightsFromHistogram,
+  classificationReport,
+  confusionMatrix,
+  labelHistogram,
+  renderConfusion,
+  renderReport,
+  softmaxRows,
+} from './metrics.js';
+export type { ClassStats, ClassificationReport } from './metrics.js';
+export { augmentImage, augmentSample, colorJitter, cropResize, hflip, randomCropBox } from './augment.js';
+export type { CropBox, JitterFactors, RgbImage } from './augment.js';
+export { samplesOfEpisodes, splitEpisodes } from './split.js';
+export type { EpisodeSplit } from './split.js';
+export { JsonlLogger, parseJsonl } from './logging/jsonl.js';
+export type { JsonRecord } from './logging/jsonl.js';
+export { crc32c, maskedCrc32c } from './logging/crc32c.js';
+export { SummaryWriter, TFEVENTS_PROTO, tfrecord } from './logging/tensorboard.js';
+export { Progress, formatDuration } from './logging/progress.js';
+export type { ProgressOptions, ProgressUpdate } from './logging/progress.js';
