@@ -45,3 +45,5 @@ export {
   floatToF16Bits,
   toFloat32,
 } from './io/float16.js';
+export { decodeModel, encodeModel, externalDataBytes, IR_VERSION, saveModel, serialize, serializeModel, toModelProto, writeExternalData } from './serialize.js';
+export type { ExternalDataBlob, ExternalDataOptions, ModelProto, SavedModel, SerializedModel, SerializeOptions } from './serialize.js';

@@ -1,2 +1,11 @@
-// Sessions and execution providers (filled in by the runtime work).
-export {};
+// @vlreward/graph/runtime: sessions and execution providers over
+// onnxruntime-node. Kept apart from the builder, which never loads ORT.
+export { bf16ToFloat32, float32ToBf16, fromOrtTensor, toOrtTensor } from './convert.js';
+export { modelIO, rewriteBf16Boundary } from './model_io.js';
+export type { IOInfo } from './model_io.js';
+export { ort } from './ort.js';
+export type { OrtDataLocation, OrtTensor } from './ort.js';
+export { INSTALL_HINT, listProviders, PROVIDERS, ProviderUnavailableError } from './providers.js';
+export type { Provider, ProviderInfo } from './providers.js';
+export { createSession, InferenceSession, isOrtTensor, runOnce } from './session.js';
+export type { Feeds, Session } from './session.js';

@@ -1,0 +1,84 @@
+// Which execution providers this onnxruntime-node install can use, and the
+// errors that say how to get a missing one. We never fall back silently: a
+// session asked for 'cuda' either runs on CUDA or throws.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { ort } from './ort.js';
+
+export type Provider = 'cpu' | 'cuda' | 'webgpu';
+export const PROVIDERS: readonly Provider[] = ['cpu', 'cuda', 'webgpu'];
+
+export interface ProviderInfo {
+  readonly name: Provider;
+  /** Listed by the binding and its libraries present (CUDA still needs the CUDA/cuDNN runtime at session creation). */
+  readonly available: boolean;
+  /** Why not, or what else is required. */
+  readonly note: string;
+}
+
+/** The install step for each provider, quoted in every "unavailable" error. */
+export const INSTALL_HINT: Record<Provider, string> = {
+  cpu: 'reinstall onnxruntime-node (its CPU binaries ship in the npm package)',
+  cuda:
+    'install the CUDA execution provider for onnxruntime-node (Linux x64 only): ' +
+    '`ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node` ' +
+    '(in this repo: `ONNXRUNTIME_NODE_INSTALL=cuda12 pnpm rebuild onnxruntime-node`), ' +
+    'and put the CUDA 12 runtime, cuBLAS and cuDNN 9 libraries on LD_LIBRARY_PATH',
+  webgpu:
+    'the WebGPU provider ships with onnxruntime-node on Windows, macOS and Linux x64 but needs a GPU with a ' +
+    'Vulkan (Linux), Metal or D3D12 driver; check `vulkaninfo` / the GPU driver install',
+};
+
+/** Directory holding onnxruntime_binding.node and the provider shared libraries. */
+export function bindingDir(): string {
+  const require = createRequire(import.meta.url);
+  const main = require.resolve('onnxruntime-node');
+  return join(dirname(main), '..', 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+const CUDA_LIBS = ['libonnxruntime_providers_cuda.so', 'libonnxruntime_providers_shared.so'];
+
+/** What `vlreward doctor` prints: each provider with availability and why. */
+export function listProviders(): ProviderInfo[] {
+  const backends = new Map(ort.listSupportedBackends().map((b) => [b.name, b]));
+  const platform = `${process.platform}/${process.arch}`;
+  return PROVIDERS.map((name): ProviderInfo => {
+    const b = backends.get(name);
+    if (!b) return { name, available: false, note: `not built into onnxruntime-node ${ort.env.versions.node} for ${platform}; ${INSTALL_HINT[name]}` };
+    if (name === 'cuda') {
+      const dir = bindingDir();
+      const missing = CUDA_LIBS.filter((f) => !existsSync(join(dir, f)));
+      if (missing.length > 0) return { name, available: false, note: `${missing.join(', ')} not in ${dir}; ${INSTALL_HINT.cuda}` };
+      return { name, available: true, note: 'provider library installed; needs CUDA 12 + cuDNN 9 on LD_LIBRARY_PATH and a visible GPU' };
+    }
+    if (name === 'webgpu') return { name, available: true, note: 'bundled; needs a GPU adapter (checked when a session is created)' };
+    return { name, available: true, note: 'bundled' };
+  });
+}
+
+export class ProviderUnavailableError extends Error {
+  constructor(
+    readonly provider: Provider,
+    reason: string,
+  ) {
+    super(`execution provider '${provider}' is not available: ${reason}. To fix: ${INSTALL_HINT[provider]}`);
+    this.name = 'ProviderUnavailableError';
+  }
+}
+
+/** Throw unless `provider` can be requested at all (before building a session). */
+export function assertProviderListed(provider: Provider): void {
+  if (!PROVIDERS.includes(provider)) {
+    throw new Error(`unknown execution provider '${String(provider)}' (expected one of ${PROVIDERS.join(', ')})`);
+  }
+  const info = listProviders().find((p) => p.name === provider)!;
+  if (!info.available) throw new ProviderUnavailableError(provider, info.note.split(';')[0]!);
+}
+
+/** Errors from session creation that mean the provider itself failed, not the model. */
+export function looksLikeProviderFailure(provider: Provider, message: string): boolean {
+  if (provider === 'cuda') return /cuda|cudnn|cublas|libcu|providers_shared|CUDAExecutionProvider|GPU/i.test(message);
+  if (provider === 'webgpu') return /webgpu|dawn|adapter|vulkan|GPU/i.test(message);
+  return false;
+}
