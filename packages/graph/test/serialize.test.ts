@@ -21,20 +21,20 @@ describe('serialize', () => {
   it('writes ir_version, opset, inputs with symbolic and static dims, outputs, initializers', () => {
     const m = decodeModel(serialize(linearGraph()));
     expect(num(m.irVersion)).toBe(IR_VERSION);
-    expect(m.opsetImport.map((o) => [o.domain ?? '', num(o.version!)])).toEqual([['', 21]]);
+    expect(m.opsetImport!.map((o) => [o.domain ?? '', num(o.version!)])).toEqual([['', 21]]);
     const g = m.graph!;
-    expect(g.input.map((i) => i.name)).toEqual(['x']);
-    const dims = g.input[0]!.type!.tensorType!.shape!.dim!;
+    expect(g.input!.map((i) => i.name)).toEqual(['x']);
+    const dims = g.input![0]!.type!.tensorType!.shape!.dim!;
     expect(dims[0]!.dimParam).toBe('batch');
     expect(num(dims[1]!.dimValue!)).toBe(4);
-    expect(g.output.map((o) => o.name)).toEqual(['y']);
-    expect(g.initializer.map((t) => [t.name, t.dims!.map(num), t.dataType])).toEqual([
+    expect(g.output!.map((o) => o.name)).toEqual(['y']);
+    expect(g.initializer!.map((t) => [t.name, t.dims!.map(num), t.dataType])).toEqual([
       ['w', [4, 3], 1],
       ['b', [3], 1],
     ]);
-    const b = g.initializer[1]!;
+    const b = g.initializer![1]!;
     expect(Array.from(new Float32Array(new Uint8Array(b.rawData!).buffer))).toEqual([1, -1, 0.5]);
-    expect(g.node.map((n) => n.opType)).toEqual(['MatMul', 'Add', 'Identity']);
+    expect(g.node!.map((n) => n.opType)).toEqual(['MatMul', 'Add', 'Identity']);
   });
 
   it('is deterministic: the same graph built twice gives identical bytes', () => {
@@ -53,15 +53,15 @@ describe('serialize', () => {
       { domain: 'com.microsoft' },
     );
     const m = decodeModel(serialize(g));
-    expect(m.opsetImport.map((o) => [o.domain ?? '', num(o.version!)])).toEqual([
+    expect(m.opsetImport!.map((o) => [o.domain ?? '', num(o.version!)])).toEqual([
       ['', 21],
       ['com.microsoft', 1],
     ]);
-    const n = m.graph!.node[0]!;
+    const n = m.graph!.node![0]!;
     expect(n.domain).toBe('com.microsoft');
     const A = onnx.AttributeProto.AttributeType;
-    const by = Object.fromEntries(n.attribute.map((a) => [a.name, a]));
-    expect(n.attribute.map((a) => a.name)).toEqual(['f', 'ff', 'ffs', 'floats', 'i', 'ints', 's', 'ss', 't']);
+    const by = Object.fromEntries(n.attribute!.map((a) => [a.name, a]));
+    expect(n.attribute!.map((a) => a.name)).toEqual(['f', 'ff', 'ffs', 'floats', 'i', 'ints', 's', 'ss', 't']);
     expect([by.i!.type, num(by.i!.i!)]).toEqual([A.INT, 3]);
     expect([by.f!.type, by.f!.f]).toEqual([A.FLOAT, 0.5]);
     expect([by.ff!.type, by.ff!.f]).toEqual([A.FLOAT, 1]);
@@ -69,7 +69,7 @@ describe('serialize', () => {
     expect([by.floats!.type, by.floats!.floats]).toEqual([A.FLOATS, [0.5, 2]]);
     expect([by.ffs!.type, by.ffs!.floats]).toEqual([A.FLOATS, [1, 2]]);
     expect([by.s!.type, new TextDecoder().decode(by.s!.s!)]).toEqual([A.STRING, 'abc']);
-    expect([by.ss!.type, by.ss!.strings!.map((b) => new TextDecoder().decode(b))]).toEqual([A.STRINGS, ['p', 'q']]);
+    expect([by.ss!.type, by.ss!.strings!.map((b: Uint8Array) => new TextDecoder().decode(b))]).toEqual([A.STRINGS, ['p', 'q']]);
     expect(by.t!.type).toBe(A.TENSOR);
     expect(by.t!.t!.dataType).toBe(7);
     expect(Array.from(new BigInt64Array(new Uint8Array(by.t!.t!.rawData!).buffer))).toEqual([3n, -4n]);
@@ -89,7 +89,7 @@ describe('serialize', () => {
     ];
     const g = new Graph('dtypes');
     for (const [d, , data] of cases) g.initializer(`c_${d}`, tensorData(d, [2], data));
-    const inits = decodeModel(serialize(g)).graph!.initializer;
+    const inits = decodeModel(serialize(g)).graph!.initializer!;
     cases.forEach(([d, code, data], i) => {
       expect(inits[i]!.name).toBe(`c_${d}`);
       expect(inits[i]!.dataType).toBe(code);
@@ -99,7 +99,7 @@ describe('serialize', () => {
 
   it('moves large initializers to a side file with location/offset/length', () => {
     const s = serializeModel(linearGraph(), { externalData: { path: 'w.bin', thresholdBytes: 40 } });
-    const inits = decodeModel(s.model).graph!.initializer;
+    const inits = decodeModel(s.model).graph!.initializer!;
     const w = inits[0]!;
     expect(w.dataLocation).toBe(onnx.TensorProto.DataLocation.EXTERNAL);
     expect(w.rawData?.length ?? 0).toBe(0);

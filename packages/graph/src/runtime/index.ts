@@ -9,3 +9,5 @@ export { INSTALL_HINT, listProviders, PROVIDERS, ProviderUnavailableError } from
 export type { Provider, ProviderInfo } from './providers.js';
 export { createSession, InferenceSession, isOrtTensor, runOnce } from './session.js';
 export type { Feeds, Session } from './session.js';
+export { StatefulRunner } from './stateful.js';
+export type { RunnerStats, StatefulRunnerOptions, TransferStats } from './stateful.js';
