@@ -1,1 +1,23 @@
-export {};
+// Public API of @vlreward/dataset.
+export { DatasetError, defaultWarningHandler } from './errors.js';
+export type { WarningHandler } from './errors.js';
+export { toChwFloat, fromChwFloat, channelMeans } from './image.js';
+export type { RgbImage, FloatTensor } from './image.js';
+export { SUPPORTED_VERSIONS, readInfo, videoKeys, imageKeys, visualSize } from './meta/info.js';
+export type { CodebaseVersion, DatasetInfo, FeatureSpec } from './meta/info.js';
+export { readMeta } from './meta/meta.js';
+export type { DatasetMeta, EpisodeMeta, EpisodeVideo } from './meta/meta.js';
+export { formatTemplate } from './meta/template.js';
+export { readParquet } from './parquet.js';
+export type { ParquetTable } from './parquet.js';
+export { writeParquet } from './parquet_write.js';
+export type { ParquetColumn, ParquetColumnType } from './parquet_write.js';
+export { probeVideo, decodeRun } from './video/ffmpeg.js';
+export type { VideoProbe, DecodeRunOptions } from './video/ffmpeg.js';
+export { VideoDecoder, DEFAULT_TOLERANCE_S } from './video/decoder.js';
+export type { VideoDecoderOptions, DecoderStats } from './video/decoder.js';
+export { FrameCache } from './video/frame_cache.js';
+export { LeRobotDataset } from './lerobot_dataset.js';
+export type { LeRobotDatasetOptions, LeRobotItem, FrameClip } from './lerobot_dataset.js';
+export { writeSyntheticDataset, syntheticLabel, ALOHA_CAMERAS } from './synth.js';
+export type { SyntheticDatasetOptions, SyntheticDatasetSummary } from './synth.js';

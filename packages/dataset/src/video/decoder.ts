@@ -1,0 +1,185 @@
+import { availableParallelism } from 'node:os';
+import { DatasetError } from '../errors.js';
+import type { RgbImage } from '../image.js';
+import { decodeRun, probeVideo, type FfmpegPaths, type VideoProbe } from './ffmpeg.js';
+import { FrameCache } from './frame_cache.js';
+
+export interface VideoDecoderOptions extends FfmpegPaths {
+  /** Frame cache budget in bytes (default 512 MiB; 0 disables caching). */
+  readonly cacheBytes?: number;
+  /** Share a cache between decoders. */
+  readonly cache?: FrameCache;
+  /** ffmpeg processes running at once (default: number of CPUs). */
+  readonly concurrency?: number;
+  /** Requested frames closer than this many frames are decoded by one process (default 24). */
+  readonly maxGap?: number;
+  /** Extra frames decoded (and cached) after each run, for sequential readers (default 0). */
+  readonly readahead?: number;
+  /** `-threads` for each ffmpeg process (default: ffmpeg's choice). */
+  readonly threads?: number;
+}
+
+/** LeRobot's default `tolerance_s` (lerobot/datasets/lerobot_dataset.py, LeRobotDataset.__init__). */
+export const DEFAULT_TOLERANCE_S = 1e-4;
+
+/** Counters for benchmarks and tests. */
+export interface DecoderStats {
+  processes: number;
+  framesDecoded: number;
+}
+
+/**
+ * Decodes video frames by timestamp with LeRobot's selection rule and a shared LRU cache.
+ * Requests for the same file are merged into runs: one ffmpeg process per run, never one per frame.
+ */
+export class VideoDecoder {
+  readonly cache: FrameCache;
+  readonly stats: DecoderStats = { processes: 0, framesDecoded: 0 };
+  private readonly probes = new Map<string, Promise<VideoProbe>>();
+  private readonly inflight = new Map<string, Promise<RgbImage>>();
+  private readonly concurrency: number;
+  private readonly maxGap: number;
+  private readonly readahead: number;
+  private running = 0;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(private readonly opts: VideoDecoderOptions = {}) {
+    this.cache = opts.cache ?? new FrameCache(opts.cacheBytes ?? 512 * 1024 * 1024);
+    this.concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
+    this.maxGap = opts.maxGap ?? 24;
+    this.readahead = opts.readahead ?? 0;
+  }
+
+  probe(file: string): Promise<VideoProbe> {
+    let p = this.probes.get(file);
+    if (!p) {
+      p = probeVideo(file, this.opts);
+      p.catch(() => this.probes.delete(file));
+      this.probes.set(file, p);
+    }
+    return p;
+  }
+
+  /**
+   * Nearest frame to `ts` (seconds, absolute in the file); throws when it is farther than
+   * `toleranceS` — the check LeRobot's `decode_video_frames_torchvision` asserts.
+   */
+  static frameIndexAt(probe: VideoProbe, ts: number, toleranceS: number, context = ''): number {
+    const t = probe.frameTimes;
+    let lo = 0, hi = t.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (t[mid]! < ts) lo = mid + 1;
+      else hi = mid;
+    }
+    let best = lo;
+    if (lo > 0 && Math.abs(t[lo - 1]! - ts) <= Math.abs(t[lo]! - ts)) best = lo - 1;
+    const d = Math.abs(t[best]! - ts);
+    if (!(d <= toleranceS)) {
+      throw new DatasetError(
+        `no frame within tolerance ${toleranceS}s of timestamp ${ts.toFixed(6)}s${context}; ` +
+          `nearest frame ${best} is at ${t[best]!.toFixed(6)}s, the video holds ${t.length} frames ` +
+          `from ${t[0]!.toFixed(6)}s to ${t[t.length - 1]!.toFixed(6)}s`,
+        { file: probe.file, field: 'timestamp' },
+      );
+    }
+    return best;
+  }
+
+  /** Frames of `file` at absolute timestamps (seconds), in request order. */
+  async decodeAt(file: string, timestamps: readonly number[], toleranceS = DEFAULT_TOLERANCE_S, context = ''): Promise<RgbImage[]> {
+    const probe = await this.probe(file);
+    const idx = timestamps.map((ts) => VideoDecoder.frameIndexAt(probe, ts, toleranceS, context));
+    return this.decodeIndices(file, idx);
+  }
+
+  /** Frames of `file` by frame number (presentation order), in request order. */
+  async decodeIndices(file: string, indices: readonly number[]): Promise<RgbImage[]> {
+    const probe = await this.probe(file);
+    const wanted = new Map<number, Promise<RgbImage>>();
+    const missing: number[] = [];
+    for (const i of indices) {
+      if (wanted.has(i)) continue;
+      if (i < 0 || i >= probe.frameTimes.length) {
+        throw new DatasetError(`frame ${i} is outside the video (${probe.frameTimes.length} frames)`, { file });
+      }
+      const key = FrameCache.key(file, i);
+      const hit = this.cache.get(key);
+      if (hit) wanted.set(i, Promise.resolve(hit));
+      else {
+        const fl = this.inflight.get(key);
+        if (fl) wanted.set(i, fl);
+        else missing.push(i);
+      }
+    }
+    missing.sort((a, b) => a - b);
+    // Split into runs: a gap larger than maxGap frames costs less as a new seek than as decoding through.
+    let start = 0;
+    for (let k = 1; k <= missing.length; k++) {
+      if (k === missing.length || missing[k]! - missing[k - 1]! > this.maxGap) {
+        const run = missing.slice(start, k);
+        const p = this.startRun(probe, run);
+        run.forEach((f, j) => wanted.set(f, p.then((imgs) => imgs[j]!)));
+        start = k;
+      }
+    }
+    return Promise.all(indices.map((i) => wanted.get(i)!));
+  }
+
+  private startRun(probe: VideoProbe, frames: number[]): Promise<RgbImage[]> {
+    const first = frames[0]!;
+    const last = frames[frames.length - 1]!;
+    const extraEnd = Math.min(probe.frameTimes.length - 1, last + this.readahead);
+    const decodeList = [...frames];
+    for (let f = last + 1; f <= extraEnd; f++) decodeList.push(f);
+    const contiguous = decodeList[decodeList.length - 1]! - first + 1 === decodeList.length;
+    // Seek halfway between the previous frame and the first wanted one, so accurate seeking keeps exactly it.
+    const seek = first === 0 ? 0 : (probe.frameTimes[first - 1]! + probe.frameTimes[first]!) / 2 - probe.startTime;
+    const job = this.acquire().then(async () => {
+      try {
+        this.stats.processes++;
+        const raw = await decodeRun({
+          file: probe.file,
+          width: probe.width,
+          height: probe.height,
+          seek: Math.max(0, seek),
+          select: contiguous ? null : decodeList.map((f) => f - first),
+          count: decodeList.length,
+          ...(this.opts.threads !== undefined ? { threads: this.opts.threads } : {}),
+          ...(this.opts.ffmpeg ? { ffmpeg: this.opts.ffmpeg } : {}),
+        });
+        this.stats.framesDecoded += raw.length;
+        const byFrame = new Map<number, RgbImage>();
+        decodeList.forEach((f, j) => {
+          const img: RgbImage = { width: probe.width, height: probe.height, channels: 3, data: raw[j]! };
+          byFrame.set(f, img);
+          this.cache.set(FrameCache.key(probe.file, f), img);
+        });
+        return frames.map((f) => byFrame.get(f)!);
+      } finally {
+        for (const f of frames) this.inflight.delete(FrameCache.key(probe.file, f));
+        this.release();
+      }
+    });
+    frames.forEach((f, j) => {
+      const one = job.then((imgs) => imgs[j]!);
+      one.catch(() => {}); // the caller awaits `job`; this copy must not count as unhandled
+      this.inflight.set(FrameCache.key(probe.file, f), one);
+    });
+    return job;
+  }
+
+  private acquire(): Promise<void> {
+    if (this.running < this.concurrency) {
+      this.running++;
+      return Promise.resolve();
+    }
+    return new Promise((res) => this.waiters.push(() => { this.running++; res(); }));
+  }
+
+  private release(): void {
+    this.running--;
+    const w = this.waiters.shift();
+    if (w) w();
+  }
+}

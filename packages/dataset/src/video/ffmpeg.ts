@@ -1,0 +1,140 @@
+import { spawn } from 'node:child_process';
+import { DatasetError } from '../errors.js';
+
+/** Stream facts from ffprobe plus every frame's presentation time (seconds, ascending). */
+export interface VideoProbe {
+  readonly file: string;
+  readonly codec: string;
+  readonly width: number;
+  readonly height: number;
+  readonly pixFmt: string;
+  readonly fps: number;
+  readonly startTime: number;
+  readonly duration: number;
+  readonly frameTimes: Float64Array;
+}
+
+export interface FfmpegPaths {
+  readonly ffmpeg?: string;
+  readonly ffprobe?: string;
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    p.stdout.on('data', (b: Buffer) => out.push(b));
+    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    p.on('error', (e) => reject(new Error(`cannot run ${cmd} (${e.message}); install ffmpeg (e.g. apt-get install ffmpeg)`)));
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err }));
+  });
+}
+
+function rate(s: unknown): number {
+  if (typeof s !== 'string') return 0;
+  const [a, b] = s.split('/').map(Number);
+  return b ? a! / b : Number(a);
+}
+
+/** ffprobe of the first video stream; packet timestamps give the frame times without decoding. */
+export async function probeVideo(file: string, paths: FfmpegPaths = {}): Promise<VideoProbe> {
+  const r = await run(paths.ffprobe ?? 'ffprobe', [
+    '-v', 'error', '-select_streams', 'v:0',
+    '-show_entries', 'stream=codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,start_time,duration:packet=pts_time',
+    '-of', 'json', file,
+  ]);
+  if (r.code !== 0) {
+    const msg = r.stderr.trim().split('\n').slice(-2).join(' ');
+    throw new DatasetError(`unreadable video (ffprobe: ${msg || `exit ${r.code}`})`, { file });
+  }
+  const j = JSON.parse(r.stdout.toString()) as { streams?: Record<string, unknown>[]; packets?: { pts_time?: string }[] };
+  const s = j.streams?.[0];
+  if (!s) throw new DatasetError('no video stream', { file });
+  const times = (j.packets ?? []).map((p) => Number(p.pts_time)).filter((t) => Number.isFinite(t));
+  times.sort((a, b) => a - b);
+  if (times.length === 0) throw new DatasetError('video stream has no frames', { file });
+  const fps = rate(s.avg_frame_rate) || rate(s.r_frame_rate);
+  const startTime = Number(s.start_time ?? 0) || 0;
+  return {
+    file,
+    codec: String(s.codec_name),
+    width: Number(s.width),
+    height: Number(s.height),
+    pixFmt: String(s.pix_fmt),
+    fps,
+    startTime,
+    duration: Number(s.duration ?? times[times.length - 1]! + 1 / (fps || 30)),
+    frameTimes: Float64Array.from(times),
+  };
+}
+
+export interface DecodeRunOptions {
+  readonly file: string;
+  readonly width: number;
+  readonly height: number;
+  /** Seek target in seconds relative to the stream start, or 0 for none. */
+  readonly seek: number;
+  /** Frame offsets (0 = first frame at/after `seek`) to keep, ascending; null = `count` consecutive frames. */
+  readonly select: readonly number[] | null;
+  readonly count: number;
+  readonly pixFmt?: 'rgb24' | 'yuv420p';
+  readonly threads?: number;
+  readonly ffmpeg?: string;
+}
+
+/** Bytes per frame for a raw pixel format. */
+export function frameBytes(width: number, height: number, pixFmt: 'rgb24' | 'yuv420p' = 'rgb24'): number {
+  return pixFmt === 'rgb24' ? width * height * 3 : width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+}
+
+/**
+ * One ffmpeg process decodes a run of frames: accurate input seek, optional `select` of
+ * frame numbers within the run, raw frames piped to us. Returns one buffer per frame.
+ */
+export function decodeRun(o: DecodeRunOptions): Promise<Uint8Array[]> {
+  const pixFmt = o.pixFmt ?? 'rgb24';
+  const fb = frameBytes(o.width, o.height, pixFmt);
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin'];
+  if (o.threads !== undefined) args.push('-threads', String(o.threads));
+  if (o.seek > 0) args.push('-ss', o.seek.toFixed(6));
+  args.push('-i', o.file, '-map', '0:v:0');
+  if (o.select) args.push('-vf', `select='${o.select.map((n) => `eq(n\\,${n})`).join('+')}'`);
+  args.push('-fps_mode', 'passthrough', '-frames:v', String(o.count), '-f', 'rawvideo', '-pix_fmt', pixFmt, 'pipe:1');
+  return new Promise((resolve, reject) => {
+    const p = spawn(o.ffmpeg ?? 'ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const frames: Uint8Array[] = [];
+    let cur = new Uint8Array(fb);
+    let pos = 0;
+    let err = '';
+    p.stdout.on('data', (b: Buffer) => {
+      let off = 0;
+      while (off < b.length) {
+        const n = Math.min(fb - pos, b.length - off);
+        cur.set(b.subarray(off, off + n), pos);
+        pos += n;
+        off += n;
+        if (pos === fb) {
+          frames.push(cur);
+          cur = new Uint8Array(fb);
+          pos = 0;
+        }
+      }
+    });
+    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    p.on('error', (e) => reject(new Error(`cannot run ffmpeg (${e.message}); install ffmpeg (e.g. apt-get install ffmpeg)`)));
+    p.on('close', (code) => {
+      if (code !== 0 || frames.length !== o.count) {
+        const msg = err.trim().split('\n').slice(-2).join(' ');
+        reject(
+          new DatasetError(
+            `decoded ${frames.length} of ${o.count} frames from t=${o.seek.toFixed(4)}s` +
+              (o.select ? ` (frames +${o.select.join(',+')})` : '') +
+              ` — the video is truncated or corrupt${msg ? ` (ffmpeg: ${msg})` : ''}`,
+            { file: o.file },
+          ),
+        );
+      } else resolve(frames);
+    });
+  });
+}
