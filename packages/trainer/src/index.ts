@@ -26,3 +26,27 @@ export { crc32c, maskedCrc32c } from './logging/crc32c.js';
 export { SummaryWriter, TFEVENTS_PROTO, tfrecord } from './logging/tensorboard.js';
 export { Progress, formatDuration } from './logging/progress.js';
 export type { ProgressOptions, ProgressUpdate } from './logging/progress.js';
+export { confusionSvg, rewardCurveSvg, svgToPng } from './plot.js';
+export type { CurvePoint } from './plot.js';
+export { NonFiniteLossError, train } from './train.js';
+export type { TrainOptions, TrainResult } from './train.js';
+export { evaluate } from './evaluate.js';
+export type { EvaluateOptions } from './evaluate.js';
+export { curveCsv, predict, predictionFromLogits, writeRewardCurve } from './predict.js';
+export type { CurveRow, Prediction } from './predict.js';
+export { EpochSampler, Prefetcher, loadBatch } from './loader.js';
+export type { LoadedBatch, PlannedBatch } from './loader.js';
+export type {
+  CheckpointPayload,
+  CheckpointStore,
+  EncodeFn,
+  EvalOutput,
+  EvalRecord,
+  LoaderPosition,
+  RewardSample,
+  SampleSource,
+  StepOutput,
+  TrainableState,
+  TrainerSession,
+  TrainerState,
+} from './types.js';

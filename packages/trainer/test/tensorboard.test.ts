@@ -73,7 +73,7 @@ describe.skipIf(!hasPython)('SummaryWriter read back by an independent Python re
     w.close();
     const path = join(dir, readdirSync(dir)[0]!);
     const bytes = readFileSync(path);
-    bytes[bytes.length - 6] ^= 0xff; // flip a payload byte of the last record
+    bytes[bytes.length - 6] = bytes[bytes.length - 6]! ^ 0xff; // flip a payload byte of the last record
     const corrupt = join(dir, 'corrupt.tfevents');
     writeFileSync(corrupt, bytes);
     const r = spawnSync('python3', [READER, corrupt], { encoding: 'utf8' });

@@ -1,0 +1,251 @@
+// The training loop. It reads like nanoGPT's train.py: set lr → maybe evaluate and
+// checkpoint → micro-steps → (clip + AdamW inside the fused graph) → log. Everything
+// else (split, batches, logging, resume bookkeeping) is set up before the loop.
+
+import { join, resolve } from 'node:path';
+import { resolveConfig, type TrainConfig } from './config.js';
+import { evaluate } from './evaluate.js';
+import { EpochSampler, loadBatch, Prefetcher, type LoadedBatch } from './loader.js';
+import { JsonlLogger } from './logging/jsonl.js';
+import { Progress } from './logging/progress.js';
+import { SummaryWriter } from './logging/tensorboard.js';
+import { renderConfusion, renderReport, type ClassificationReport } from './metrics.js';
+import { confusionSvg, svgToPng } from './plot.js';
+import { Rng } from './rng.js';
+import { learningRate, totalOptimizerSteps } from './schedule.js';
+import { samplesOfEpisodes, splitEpisodes, type EpisodeSplit } from './split.js';
+import type { CheckpointStore, EncodeFn, EvalRecord, SampleSource, TrainerSession, TrainerState } from './types.js';
+
+export interface TrainOptions<B> {
+  session: TrainerSession<B>;
+  source: SampleSource;
+  encode: EncodeFn<B>;
+  config?: Partial<TrainConfig>;
+  /** episode split; default: seeded split of valFraction of the episodes. */
+  split?: EpisodeSplit;
+  /** where checkpoints go; none = no checkpoints (and no resume). */
+  checkpoints?: CheckpointStore;
+  /** continue from the last checkpoint of `checkpoints`, when there is one. */
+  resume?: boolean;
+  /** checked before each step: an aborted run saves a resumable checkpoint and returns. */
+  signal?: AbortSignal;
+  /** progress output (default process.stderr); null for silence. */
+  progress?: NodeJS.WritableStream | { write(s: string): unknown; isTTY?: boolean } | null;
+  onStep?: (r: { step: number; loss: number; gradNorm: number; lr: number }) => void;
+  onEval?: (r: EvalRecord & { report: ClassificationReport }) => void;
+}
+
+export interface TrainResult {
+  /** optimizer steps completed in total (including resumed ones). */
+  readonly steps: number;
+  readonly losses: readonly number[];
+  readonly evals: readonly EvalRecord[];
+  readonly final: ClassificationReport | null;
+  readonly best: TrainerState['best'];
+  readonly stoppedEarly: boolean;
+  readonly interrupted: boolean;
+  readonly resumedFrom: number;
+  readonly split: EpisodeSplit;
+  readonly trainSamples: number;
+  readonly valSamples: number;
+  /** training throughput of this process (samples per second of loop time). */
+  readonly samplesPerSecond: number;
+  /** share of loop time spent waiting for batches (0 = data never stalled a step). */
+  readonly dataWaitShare: number;
+  readonly logDir: string | null;
+  readonly checkpointDirs: { readonly last?: string; readonly best?: string };
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+    readonly lastCheckpoint: string | undefined,
+  ) {
+    super(
+      `loss is ${loss} at step ${step}: training diverged (lower the learning rate, check the data, or use fp32). ` +
+        (lastCheckpoint ? `The last good checkpoint is intact at ${lastCheckpoint}.` : 'No checkpoint had been written yet.'),
+    );
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/** The settings that must not change between a run and its resumption. */
+function fingerprint(c: TrainConfig, total: number, nTrain: number, numClasses: number): string {
+  const { seed, batchSize, gradAccum, lr, schedule, warmupSteps, minLrRatio, mode, augment, classWeights } = c;
+  return JSON.stringify({ seed, batchSize, gradAccum, lr, schedule, warmupSteps, minLrRatio, mode, augment, classWeights, total, nTrain, numClasses });
+}
+
+function checkFingerprint(saved: string, now: string): void {
+  if (saved === now) return;
+  const a = JSON.parse(saved) as Record<string, unknown>;
+  const b = JSON.parse(now) as Record<string, unknown>;
+  const diff = Object.keys(b).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  throw new Error(`cannot resume: ${diff.map((k) => `${k} was ${JSON.stringify(a[k])}, now ${JSON.stringify(b[k])}`).join('; ')} (resume with the same settings, or train into a new checkpoint dir)`);
+}
+
+/** Whether `rec` beats every earlier evaluation on the early-stopping metric by more than minDelta. */
+function earlyStoppingImproved(before: readonly EvalRecord[], rec: EvalRecord, es: TrainConfig['earlyStopping']): boolean {
+  if (!es) return true;
+  const sign = es.mode === 'max' ? 1 : -1;
+  const best = Math.max(-Infinity, ...before.map((e) => sign * e[es.metric]));
+  return sign * rec[es.metric] > best + es.minDelta;
+}
+
+export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
+  const cfg = resolveConfig(o.config);
+  const { session, source, encode } = o;
+  const C = session.numClasses;
+
+  // --- data: episode split, sample cap, validation subset ----------------------
+  const episodes = Array.from({ length: source.length }, (_, i) => source.episodeOf(i));
+  const split = o.split ?? splitEpisodes(episodes, cfg.valFraction, cfg.seed);
+  let trainIdx = samplesOfEpisodes(episodes, split.train);
+  if (cfg.maxTrainSamples !== null && trainIdx.length > cfg.maxTrainSamples)
+    trainIdx = Rng.fromSeed(cfg.seed, 2).shuffle(trainIdx).slice(0, cfg.maxTrainSamples).sort((a, b) => a - b);
+  let valIdx = samplesOfEpisodes(episodes, split.val);
+  if (cfg.maxValSamples !== null && valIdx.length > cfg.maxValSamples)
+    valIdx = Rng.fromSeed(cfg.seed, 3).shuffle(valIdx).slice(0, cfg.maxValSamples).sort((a, b) => a - b);
+  const total = totalOptimizerSteps({ trainSamples: trainIdx.length, batchSize: cfg.batchSize, gradAccum: cfg.gradAccum, epochs: cfg.epochs, maxSteps: cfg.maxSteps });
+  const sched = { lr: cfg.lr, totalSteps: total, warmupSteps: cfg.warmupSteps, schedule: cfg.schedule, minLrRatio: cfg.minLrRatio };
+
+  // --- state: fresh or resumed ---------------------------------------------------
+  const fp = fingerprint(cfg, total, trainIdx.length, C);
+  let st: TrainerState = { step: 0, loader: { epoch: 0, cursor: 0 }, samplesSeen: 0, best: null, evalsWithoutImprovement: 0, losses: [], evals: [], fingerprint: fp };
+  const saved = o.resume && o.checkpoints ? await o.checkpoints.loadLast() : null;
+  if (saved) {
+    checkFingerprint(saved.trainer.fingerprint, fp);
+    await session.setTrainableState(saved.model);
+    st = saved.trainer;
+  }
+  const resumedFrom = st.step;
+  const sampler = new EpochSampler(trainIdx, cfg.batchSize, cfg.seed, st.loader);
+  const batches = new Prefetcher<LoadedBatch<B>>(() => loadBatch(sampler.next(), source, encode, cfg.augment, cfg.seed), cfg.prefetch);
+
+  // --- logging -----------------------------------------------------------------------
+  const logDir = resolve(cfg.logDir ?? join(cfg.ckptDir, 'logs'));
+  const jsonl = new JsonlLogger(join(logDir, 'metrics.jsonl'));
+  const tb = new SummaryWriter(logDir);
+  const progress = o.progress === null ? null : new Progress({ total, startStep: resumedFrom, stream: o.progress ?? process.stderr, every: cfg.logEvery });
+  const say = (m: string) => (progress ? progress.log(m) : undefined);
+  jsonl.log({ event: 'start', resumedFrom, total, trainSamples: trainIdx.length, valSamples: valIdx.length, split, config: cfg });
+  const dirs: { last?: string; best?: string } = {};
+
+  const runEval = async (step: number) => {
+    const report = await evaluate({ session, source, encode, indices: valIdx, batchSize: cfg.batchSize });
+    const rec: EvalRecord = { step, loss: report.loss, accuracy: report.accuracy, macroF1: report.macroF1 };
+    const value = rec[cfg.bestMetric];
+    const better = (a: number, b: number) => (cfg.bestMetric === 'loss' ? a < b : a > b);
+    const isBest = st.best === null || better(value, st.best.value);
+    const improved = earlyStoppingImproved(st.evals, rec, cfg.earlyStopping);
+    st = {
+      ...st,
+      evals: [...st.evals, rec],
+      best: isBest ? { metric: cfg.bestMetric, value, step } : st.best,
+      evalsWithoutImprovement: improved ? 0 : st.evalsWithoutImprovement + 1,
+    };
+    say(`eval @ step ${step}: loss ${rec.loss.toFixed(4)} accuracy ${rec.accuracy.toFixed(3)} macro-F1 ${rec.macroF1.toFixed(3)}${isBest ? ' (best)' : ''}`);
+    jsonl.log({ event: 'eval', ...rec, perClass: report.perClass, confusion: report.confusion });
+    tb.addScalars({ 'val/loss': rec.loss, 'val/accuracy': rec.accuracy, 'val/macro_f1': rec.macroF1 }, step);
+    o.onEval?.({ ...rec, report });
+    return { report, isBest };
+  };
+  const save = async (isBest: boolean, metrics: Record<string, number>) => {
+    if (!o.checkpoints) return;
+    const payload = { trainer: st, model: await session.getTrainableState(), metrics };
+    dirs.last = await o.checkpoints.save('last', payload);
+    if (isBest) dirs.best = await o.checkpoints.save('best', payload);
+  };
+
+  // --- the loop ------------------------------------------------------------------------
+  const t0 = performance.now();
+  let final: ClassificationReport | null = null;
+  let stoppedEarly = false;
+  let interrupted = false;
+  for (let step = st.step; ; step++) {
+    const lr = learningRate(step, sched);
+    const last = step === total;
+    let savedNow = false;
+    const evalDue = (cfg.evalEvery > 0 && step > resumedFrom && step % cfg.evalEvery === 0) || last;
+    if (evalDue && valIdx.length > 0) {
+      savedNow = true;
+      const { report, isBest } = await runEval(step);
+      final = report;
+      await save(isBest, { val_loss: report.loss, val_accuracy: report.accuracy, val_macro_f1: report.macroF1 });
+      if (cfg.earlyStopping && st.evalsWithoutImprovement >= cfg.earlyStopping.patience && !last) {
+        say(`early stopping at step ${step}: ${cfg.earlyStopping.metric} did not improve for ${cfg.earlyStopping.patience} evaluations`);
+        stoppedEarly = true;
+        break;
+      }
+    } else if ((cfg.saveEvery > 0 && step > resumedFrom && step % cfg.saveEvery === 0) || (last && valIdx.length === 0)) {
+      savedNow = true;
+      await save(false, {});
+    }
+    if (last) break;
+    if (o.signal?.aborted) {
+      // After this step's evaluation, so the resumed run does not evaluate it again.
+      if (!savedNow) await save(false, {});
+      interrupted = true;
+      say(`interrupted at step ${step}; resumable checkpoint in ${dirs.last ?? '(no checkpoint dir)'}`);
+      break;
+    }
+
+    let loss = 0;
+    let gradNorm: number;
+    let samples = 0;
+    if (cfg.gradAccum === 1) {
+      const b = await batches.next();
+      ({ loss, gradNorm } = await session.step(b.batch, lr));
+      samples = b.labels.length;
+      st = { ...st, loader: b.plan.after };
+    } else {
+      for (let micro = 0; micro < cfg.gradAccum; micro++) {
+        const b = await batches.next();
+        loss += (await session.accumulate(b.batch)).loss / cfg.gradAccum;
+        samples += b.labels.length;
+        st = { ...st, loader: b.plan.after };
+      }
+      ({ gradNorm } = await session.apply(lr, cfg.gradAccum));
+    }
+    if (!Number.isFinite(loss)) throw new NonFiniteLossError(step, loss, dirs.last);
+
+    st = { ...st, step: step + 1, samplesSeen: st.samplesSeen + samples, losses: [...st.losses, loss] };
+    const seconds = (performance.now() - t0) / 1000;
+    const runSamples = st.samplesSeen - (saved?.trainer.samplesSeen ?? 0);
+    progress?.update({ step: step + 1, loss, lr, samples: runSamples });
+    jsonl.log({ event: 'step', step: step + 1, loss, lr, gradNorm, samplesPerSecond: runSamples / seconds, dataWait: batches.waitSeconds });
+    tb.addScalars({ 'train/loss': loss, 'train/lr': lr, 'train/grad_norm': gradNorm }, step + 1);
+    o.onStep?.({ step: step + 1, loss, gradNorm, lr });
+  }
+  progress?.done();
+
+  // --- summary -------------------------------------------------------------------------
+  const seconds = (performance.now() - t0) / 1000;
+  const runSamples = st.samplesSeen - (saved?.trainer.samplesSeen ?? 0);
+  if (final) {
+    say(renderReport(final));
+    say(renderConfusion(final));
+    tb.addText('val/report', '```\n' + renderReport(final) + '\n\n' + renderConfusion(final) + '\n```', st.step);
+    const img = await svgToPng(confusionSvg(final.confusion, `validation confusion @ step ${st.step}`));
+    tb.addImage('val/confusion', img.png, img, st.step);
+  }
+  jsonl.log({ event: 'end', steps: st.step, stoppedEarly, interrupted, best: st.best, seconds, samplesPerSecond: runSamples / seconds, dataWaitSeconds: batches.waitSeconds });
+  tb.close();
+  return {
+    steps: st.step,
+    losses: st.losses,
+    evals: st.evals,
+    final,
+    best: st.best,
+    stoppedEarly,
+    interrupted,
+    resumedFrom,
+    split,
+    trainSamples: trainIdx.length,
+    valSamples: valIdx.length,
+    samplesPerSecond: seconds > 0 ? runSamples / seconds : 0,
+    dataWaitShare: seconds > 0 ? batches.waitSeconds / seconds : 0,
+    logDir,
+    checkpointDirs: dirs,
+  };
+}
