@@ -1,0 +1,29 @@
+// Fixture access shared by the model tests (../shared/fixtures format).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readSafetensors, type TensorData } from '@vlreward/graph';
+
+export const FIXTURE_DIR = process.env.VLREWARD_FIXTURE ?? '/work/shared/fixtures/qwen3vl-tiny-a';
+export const hasFixture = existsSync(join(FIXTURE_DIR, 'outputs.safetensors'));
+
+export async function loadFixtureFile(name: string): Promise<Map<string, TensorData>> {
+  return (await readSafetensors(join(FIXTURE_DIR, name))).tensors;
+}
+
+export function get(m: Map<string, TensorData>, name: string): TensorData {
+  const t = m.get(name);
+  if (!t) throw new Error(`fixture has no tensor '${name}'`);
+  return t;
+}
+
+/** max |a-b| over the elements where `keep(i)` (default all). */
+export function maxAbsDiff(a: ArrayLike<number | bigint>, b: ArrayLike<number | bigint>, keep?: (i: number) => boolean): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (keep && !keep(i)) continue;
+    const d = Math.abs(Number(a[i]) - Number(b[i]));
+    if (!(d <= m)) m = d;
+  }
+  return m;
+}
