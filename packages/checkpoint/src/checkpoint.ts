@@ -5,7 +5,7 @@ import {
   writeSafetensorsSharded,
   type SafetensorsDir,
   type TensorMap,
-} from '@vlreward/graph';
+} from '@vlreward/graph/io';
 import { findLeftovers, pathExists, writeDirAtomic } from './atomic.js';
 import { HEAD_FILE_NAME, readClassifierHead, writeClassifierHead, type ClassifierHead, type LoadedClassifierHead } from './head.js';
 import { pythonJson, writeFileSynced } from './json.js';

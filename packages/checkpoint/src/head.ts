@@ -1,4 +1,4 @@
-import { readSafetensors, writeSafetensors, type TensorData } from '@vlreward/graph';
+import { readSafetensors, writeSafetensors, type TensorData } from '@vlreward/graph/io';
 
 // The reward head `Linear(hidden, num_classes)` as its own safetensors file,
 // with torch nn.Linear names (`classifier.weight` [C, H], `classifier.bias` [C])

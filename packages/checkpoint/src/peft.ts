@@ -1,6 +1,6 @@
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openSafetensors, writeSafetensors, type TensorData } from '@vlreward/graph';
+import { openSafetensors, writeSafetensors, type TensorData } from '@vlreward/graph/io';
 import { isRecord, pythonJson, readJsonFile, writeFileSynced } from './json.js';
 
 // LoRA adapters in Hugging Face PEFT's on-disk format, so Python PEFT loads what

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { readSafetensors, writeSafetensors, type TensorData } from '@vlreward/graph';
+import { readSafetensors, writeSafetensors, type TensorData } from '@vlreward/graph/io';
 import { isRecord, readJsonFile, writeFileSynced } from './json.js';
 
 // Everything besides the weights that resuming needs to continue exactly where

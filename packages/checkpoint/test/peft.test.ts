@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors, tensorData, type TensorData } from '@vlreward/graph';
+import { readSafetensors, tensorData, type TensorData } from '@vlreward/graph/io';
 import {
   PEFT_LORA_DEFAULTS,
   SEED_LORA,

@@ -1,0 +1,33 @@
+// '@vlreward/graph/io': tensor file I/O without the graph builder or the op
+// registry, for weight loaders and checkpoints (also re-exported from '@vlreward/graph').
+export {
+  SAFETENSORS_DTYPE,
+  SafetensorsFile,
+  inspectSafetensors,
+  openSafetensors,
+  parseSafetensors,
+  parseSafetensorsHeader,
+  readSafetensors,
+  serializeSafetensors,
+  writeSafetensors,
+} from './safetensors.js';
+export type {
+  SafetensorsEntry,
+  SafetensorsHeader,
+  SafetensorsMetadata,
+  TensorMap,
+  WriteSafetensorsOptions,
+} from './safetensors.js';
+export {
+  DEFAULT_MAX_SHARD_BYTES,
+  SAFE_WEIGHTS_INDEX_NAME,
+  SAFE_WEIGHTS_NAME,
+  SafetensorsDir,
+  openSafetensorsDir,
+  writeSafetensorsSharded,
+} from './safetensors_dir.js';
+export type { SafetensorsIndex, ShardedWriteResult, WriteShardedOptions } from './safetensors_dir.js';
+export { bf16BitsToFloat, castTensorData, f16BitsToFloat, floatToBf16Bits, floatToF16Bits, toFloat32 } from './float16.js';
+export { allocTyped, byteLength, tensorData, zeros } from '../tensor_data.js';
+export type { TensorData } from '../tensor_data.js';
+export type { DType, TypedArray } from '../dtype.js';
