@@ -1,12 +1,10 @@
 import type { Tensor } from '../builder.js';
-import { broadcastShapes } from '../shape.js';
-import { sameDType } from './checks.js';
+import type { TensorLike } from './checks.js';
+import { binary } from './elementwise.js';
 import type { OpDef } from './op.js';
 
-export function add(a: Tensor, b: Tensor): Tensor {
-  const dtype = sameDType('Add', a, b);
-  const shape = broadcastShapes(a.shape, b.shape, `Add(${a.name}, ${b.name})`);
-  return a.graph.node('Add', [a, b], {}, [{ dtype, shape }])[0]!;
+export function add(a: TensorLike, b: TensorLike): Tensor {
+  return binary('Add', a, b);
 }
 
 export const AddOp: OpDef = {

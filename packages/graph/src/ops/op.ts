@@ -4,12 +4,20 @@ import type { Graph, Node, Tensor } from '../builder.js';
 export interface GradContext {
   readonly graph: Graph;
   readonly node: Node;
-  /** Forward inputs (null where the optional input was omitted). */
+  /**
+   * Forward inputs (null where the optional input was omitted). Under
+   * activation checkpointing these may be recomputed copies.
+   */
   readonly inputs: readonly (Tensor | null)[];
   /** Forward outputs, reusable in the gradient (e.g. Exp, Sigmoid, Softmax). */
   readonly outputs: readonly Tensor[];
   /** d loss / d output[i]; null when no path from that output reaches the loss. */
   readonly dys: readonly (Tensor | null)[];
+  /**
+   * needs[i] is true when autodiff wants d loss / d input[i]; rules skip the
+   * others so dead branches cost no nodes.
+   */
+  readonly needs: readonly boolean[];
 }
 
 /**
@@ -23,5 +31,7 @@ export interface OpDef {
   readonly domain?: string;
   /** Indices of inputs that never get gradients (integers, shapes, axes). */
   readonly nonDifferentiable?: readonly number[];
+  /** Random ops: never re-emitted by activation checkpointing. */
+  readonly nondeterministic?: boolean;
   grad(ctx: GradContext): readonly (Tensor | null)[];
 }

@@ -1,0 +1,24 @@
+import type { Tensor } from '../builder.js';
+import { add } from '../ops/Add.js';
+import { erf } from '../ops/Erf.js';
+import { mul } from '../ops/Mul.js';
+import { sigmoid } from '../ops/Sigmoid.js';
+import { tanh } from '../ops/Tanh.js';
+
+// transformers activations.py GELUActivation (exact, erf form)
+/** 0.5·x·(1 + erf(x/√2)) */
+export function gelu(x: Tensor): Tensor {
+  return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+}
+
+// transformers activations.py PytorchGELUTanh / gelu_pytorch_tanh (Qwen3-VL vision MLP)
+/** 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) */
+export function geluTanh(x: Tensor): Tensor {
+  const inner = mul(add(x, mul(mul(mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI));
+  return mul(mul(x, 0.5), add(tanh(inner), 1));
+}
+
+/** x·σ(x) (torch.nn.functional.silu) */
+export function silu(x: Tensor): Tensor {
+  return mul(x, sigmoid(x));
+}

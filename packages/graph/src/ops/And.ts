@@ -1,0 +1,9 @@
+import type { Tensor } from '../builder.js';
+import { logical, noGrad } from './elementwise.js';
+import type { OpDef } from './op.js';
+
+export function and(a: Tensor, b: Tensor): Tensor {
+  return logical('And', a, b);
+}
+
+export const AndOp: OpDef = { opType: 'And', nonDifferentiable: [0, 1], grad: noGrad };

@@ -1,0 +1,11 @@
+import type { Tensor } from '../builder.js';
+import type { TensorLike } from './checks.js';
+import { compare, noGrad } from './elementwise.js';
+import type { OpDef } from './op.js';
+
+/** Elementwise Equal with broadcasting; bool output. */
+export function equal(a: TensorLike, b: TensorLike): Tensor {
+  return compare('Equal', a, b);
+}
+
+export const EqualOp: OpDef = { opType: 'Equal', nonDifferentiable: [0, 1], grad: noGrad };

@@ -1,0 +1,11 @@
+import type { Tensor } from '../builder.js';
+import type { TensorLike } from './checks.js';
+import { compare, noGrad } from './elementwise.js';
+import type { OpDef } from './op.js';
+
+/** Elementwise GreaterOrEqual with broadcasting; bool output. */
+export function greaterOrEqual(a: TensorLike, b: TensorLike): Tensor {
+  return compare('GreaterOrEqual', a, b);
+}
+
+export const GreaterOrEqualOp: OpDef = { opType: 'GreaterOrEqual', nonDifferentiable: [0, 1], grad: noGrad };

@@ -1,0 +1,9 @@
+import type { Tensor } from '../builder.js';
+import { logical, noGrad } from './elementwise.js';
+import type { OpDef } from './op.js';
+
+export function not(x: Tensor): Tensor {
+  return logical('Not', x);
+}
+
+export const NotOp: OpDef = { opType: 'Not', nonDifferentiable: [0], grad: noGrad };
