@@ -50,3 +50,6 @@ export type {
   TrainerSession,
   TrainerState,
 } from './types.js';
+export { DataParallelSession, reduceGradients, shard } from './parallel/data_parallel.js';
+export type { DataParallelOptions } from './parallel/data_parallel.js';
+export type { GradientSession, Grads, WorkerFactoryModule } from './parallel/protocol.js';
