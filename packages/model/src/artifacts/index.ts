@@ -1,0 +1,24 @@
+export { ARTIFACTS_FORMAT_VERSION, buildArtifacts, GRAPH_KINDS, loadParam, resolveOptimizer } from './build.js';
+export type { ArtifactManifest, BuildOptions, GraphKind, TrainingArtifacts } from './build.js';
+export { IO } from './names.js';
+export { BoundParams } from './param_source.js';
+export { bernoulliMask, TrainingSession } from './session.js';
+export type { StepResult, TrainableState, TrainingSessionOptions } from './session.js';
+export { artifactsCacheKey, cachedArtifacts, inventoryKey, loadArtifacts, saveArtifacts, stableStringify } from './store.js';
+export type { CacheResult, SaveOptions, SavedArtifacts } from './store.js';
+export { seededNormal, TOY_SMALL, toyBatch, toyForward, toyParams } from './toy_model.js';
+export type { ToyConfig, ToyMode } from './toy_model.js';
+export type {
+  ArtifactOptions,
+  DropoutSpec,
+  ForwardBuilder,
+  ForwardContext,
+  ForwardOutputs,
+  IOSpec,
+  LossScaleOptions,
+  OptimizerOptions,
+  ParamInfo,
+  ParamSource,
+  ParamSpec,
+  Precision,
+} from './types.js';

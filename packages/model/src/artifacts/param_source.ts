@@ -1,0 +1,67 @@
+// Binds a parameter inventory to one graph: trainable parameters become
+// float32 graph inputs (the master weights the runner feeds), frozen ones
+// become initializers (stored once in the model file, external data when
+// large, never fed per step). With mixed precision the builder sees casts of
+// the masters to the compute dtype; gradients flow back through the Cast to
+// float32.
+import { cast, type DType, type Graph, type Tensor, type TensorData } from '@vlreward/graph';
+import type { ParamSource, ParamSpec } from './types.js';
+
+export class BoundParams implements ParamSource {
+  private readonly specs = new Map<string, ParamSpec>();
+  private readonly raw = new Map<string, Tensor>();
+  private readonly seen = new Map<string, Tensor>();
+
+  constructor(
+    private readonly g: Graph,
+    specs: readonly ParamSpec[],
+    private readonly computeDType: DType,
+    private readonly loadFrozen: (spec: ParamSpec) => TensorData,
+  ) {
+    for (const s of specs) this.specs.set(s.name, s);
+  }
+
+  has(name: string): boolean {
+    return this.specs.has(name);
+  }
+
+  get(name: string): Tensor {
+    const hit = this.seen.get(name);
+    if (hit) return hit;
+    const spec = this.specs.get(name);
+    if (!spec) {
+      throw new Error(`ParamSource: unknown parameter '${name}' (the inventory has ${this.specs.size} parameters, e.g. ${[...this.specs.keys()].slice(0, 3).join(', ')})`);
+    }
+    let t: Tensor;
+    if (spec.trainable) {
+      t = this.g.input(name, 'float32', spec.shape);
+    } else {
+      const value = this.loadFrozen(spec);
+      checkValue(spec, value);
+      t = this.g.initializer(name, value);
+    }
+    this.raw.set(name, t);
+    const out = t.dtype === this.computeDType ? t : cast(t, this.computeDType);
+    this.seen.set(name, out);
+    return out;
+  }
+
+  /** The float32 input of a trainable parameter, or undefined when the forward never used it. */
+  trainableInput(name: string): Tensor | undefined {
+    const spec = this.specs.get(name);
+    return spec?.trainable ? this.raw.get(name) : undefined;
+  }
+
+  /** Names the forward asked for, in first-use order. */
+  used(): string[] {
+    return [...this.raw.keys()];
+  }
+}
+
+export function checkValue(spec: ParamSpec, value: TensorData): void {
+  const want = spec.dtype ?? value.dtype;
+  if (value.dtype !== want) throw new Error(`parameter '${spec.name}': value is ${value.dtype}, inventory says ${want}`);
+  if (value.dims.length !== spec.shape.length || value.dims.some((d, i) => d !== spec.shape[i])) {
+    throw new Error(`parameter '${spec.name}': value has dims [${value.dims.join(', ')}], inventory says [${spec.shape.join(', ')}]`);
+  }
+}

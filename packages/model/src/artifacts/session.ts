@@ -1,0 +1,320 @@
+// The trainer-side runner for training artifacts. It owns the ORT sessions
+// and keeps trainable parameters, AdamW moments, gradient accumulators and
+// loss-scale state as ort.Tensors between steps: each step feeds the
+// previous step's outputs straight back in (no host round trip, no
+// conversion), and only loss / grad norm / logits are read back.
+import { zeros, type TensorData } from '@vlreward/graph';
+import { bf16ToFloat32, createSession, fromOrtTensor, InferenceSession, ort, toOrtTensor, type OrtTensor, type Session } from '@vlreward/graph/runtime';
+import { loadParam, type ArtifactManifest, type GraphKind, type TrainingArtifacts } from './build.js';
+import { IO } from './names.js';
+import { checkValue } from './param_source.js';
+import type { SavedArtifacts } from './store.js';
+import type { ParamSpec } from './types.js';
+
+/** Everything needed to resume training bit-exactly (frozen weights excluded). */
+export interface TrainableState {
+  /** Optimizer steps applied so far (torch's state['step']). */
+  readonly step: number;
+  readonly params: Readonly<Record<string, TensorData>>;
+  readonly m: Readonly<Record<string, TensorData>>;
+  readonly v: Readonly<Record<string, TensorData>>;
+  /** fp16 dynamic loss scaling state, when the artifacts use it. */
+  readonly lossScale?: { readonly scale: number; readonly growthTracker: number };
+}
+
+export interface StepResult {
+  readonly loss: number;
+  /** Global gradient norm before clipping (what clip_grad_norm_ returns). */
+  readonly gradNorm: number;
+  readonly logits: TensorData;
+  /** fp16 overflow: parameters and moments were left unchanged and the step not counted. */
+  readonly skipped: boolean;
+}
+
+export interface TrainingSessionOptions extends Session.Options {
+  /** Initial trainable values; default: the `init` of each trainable ParamSpec. */
+  readonly params?: readonly ParamSpec[];
+  /** Resume from this state instead (takes priority over `params`). */
+  readonly state?: TrainableState;
+  /** Seed of the dropout masks (each step's masks derive from it). Default 0. */
+  readonly seed?: number;
+}
+
+type Feeds = Record<string, TensorData | OrtTensor>;
+
+export class TrainingSession {
+  readonly manifest: ArtifactManifest;
+  private readonly trainable: readonly string[];
+  private readonly sessions = new Map<GraphKind, Promise<InferenceSession>>();
+  /** Live training state: param names, adam.m/*, adam.v/*, amp.* → ort.Tensor. */
+  private readonly state = new Map<string, OrtTensor>();
+  private acc: Map<string, OrtTensor> | null = null;
+  private micro = 0;
+  private stepCount = 0;
+  private readonly seed: number;
+
+  private constructor(
+    private readonly source: TrainingArtifacts | SavedArtifacts,
+    private readonly options: TrainingSessionOptions,
+  ) {
+    this.manifest = source.manifest;
+    this.trainable = this.manifest.params.filter((p) => p.trainable).map((p) => p.name);
+    this.seed = options.seed ?? 0;
+  }
+
+  /** Open a runner over built (in-memory) or saved artifacts. Sessions are created on first use. */
+  static async create(source: TrainingArtifacts | SavedArtifacts, options: TrainingSessionOptions = {}): Promise<TrainingSession> {
+    const s = new TrainingSession(source, options);
+    if (options.state) s.setTrainableState(options.state);
+    else {
+      const specs = options.params ?? ('params' in source ? source.params : undefined);
+      if (!specs) throw new Error('TrainingSession.create: saved artifacts carry no initial values; pass options.params (the inventory) or options.state');
+      s.initFromSpecs(specs);
+    }
+    return s;
+  }
+
+  /** Optimizer steps applied so far. */
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  /** Micro-batches accumulated since the last `apply`. */
+  get pendingMicroBatches(): number {
+    return this.micro;
+  }
+
+  /** One fused optimizer step: forward + backward + clip + AdamW in a single session run. */
+  async step(batch: Readonly<Record<string, TensorData>>, lr: number): Promise<StepResult> {
+    if (this.micro > 0) throw new Error(`TrainingSession.step: ${this.micro} accumulated micro-batch(es) pending; call apply() first`);
+    const sess = await this.session('train');
+    const feeds: Feeds = { ...batch, ...this.stateFeeds(), [IO.step]: scalarF32(this.stepCount + 1), [IO.lr]: scalarF32(lr) };
+    this.addDropout(feeds, batch, 'train', 0);
+    const out = await sess.runOrt(feeds);
+    const skipped = this.absorbUpdate(out);
+    return { loss: readScalar(out[IO.loss]!), gradNorm: readScalar(out[IO.gradNorm]!), logits: host(out[IO.logits]!, 'logits'), skipped };
+  }
+
+  /** Forward + backward of one micro-batch, adding its gradients into the accumulators. */
+  async accumulate(batch: Readonly<Record<string, TensorData>>): Promise<{ loss: number; logits: TensorData }> {
+    const sess = await this.session('gradient');
+    if (!this.acc) {
+      this.acc = new Map();
+      for (const p of this.manifest.params) if (p.trainable) this.acc.set(p.name, toOrtTensor(zeros('float32', p.shape)));
+    }
+    const feeds: Feeds = { ...batch };
+    for (const name of this.trainable) {
+      feeds[name] = this.state.get(name)!;
+      feeds[IO.acc(name)] = this.acc.get(name)!;
+    }
+    if (this.manifest.lossScaling) feeds[IO.lossScale] = this.state.get(IO.lossScale)!;
+    this.addDropout(feeds, batch, 'gradient', this.micro);
+    const out = await sess.runOrt(feeds);
+    for (const name of this.trainable) this.acc.set(name, out[IO.updated(IO.acc(name))]!);
+    this.micro++;
+    return { loss: readScalar(out[IO.loss]!), logits: host(out[IO.logits]!, 'logits') };
+  }
+
+  /** Apply one optimizer step with the mean of the accumulated gradients, then clear them. */
+  async apply(lr: number): Promise<{ gradNorm: number; skipped: boolean; microBatches: number }> {
+    if (!this.acc || this.micro === 0) throw new Error('TrainingSession.apply: no accumulated gradients; call accumulate(batch) first');
+    const sess = await this.session('optimizer');
+    const feeds: Feeds = {
+      ...this.stateFeeds(),
+      [IO.gradScale]: scalarF32(1 / this.micro),
+      [IO.step]: scalarF32(this.stepCount + 1),
+      [IO.lr]: scalarF32(lr),
+    };
+    for (const name of this.trainable) feeds[IO.acc(name)] = this.acc.get(name)!;
+    const out = await sess.runOrt(feeds);
+    const skipped = this.absorbUpdate(out);
+    const microBatches = this.micro;
+    this.acc = null;
+    this.micro = 0;
+    return { gradNorm: readScalar(out[IO.gradNorm]!), skipped, microBatches };
+  }
+
+  /** Forward only (no dropout) with the current trainable values: logits, loss and any extra outputs. */
+  async evaluate(batch: Readonly<Record<string, TensorData>>): Promise<Record<string, TensorData> & { logits: TensorData; loss: TensorData }> {
+    const sess = await this.session('eval');
+    const feeds: Feeds = { ...batch };
+    for (const name of this.trainable) if (sess.inputs.some((i) => i.name === name)) feeds[name] = this.state.get(name)!;
+    const out = await sess.runOrt(feeds);
+    const res: Record<string, TensorData> = {};
+    for (const [k, t] of Object.entries(out)) res[k] = host(t, k);
+    return res as Record<string, TensorData> & { logits: TensorData; loss: TensorData };
+  }
+
+  /** A host copy of everything needed to resume (trainable params, moments, step, loss scale). */
+  getTrainableState(): TrainableState {
+    const rec = (f: (n: string) => string) => Object.fromEntries(this.trainable.map((n) => [n, copyHost(this.state.get(f(n))!, f(n))]));
+    return {
+      step: this.stepCount,
+      params: rec((n) => n),
+      m: rec(IO.m),
+      v: rec(IO.v),
+      ...(this.manifest.lossScaling
+        ? { lossScale: { scale: readScalar(this.state.get(IO.lossScale)!), growthTracker: readScalar(this.state.get(IO.growthTracker)!) } }
+        : {}),
+    };
+  }
+
+  /** Replace the trainable state (resume). Every trainable tensor must be present with its exact shape. */
+  setTrainableState(s: TrainableState): void {
+    if (this.micro > 0) throw new Error('TrainingSession.setTrainableState: accumulated gradients pending; call apply() first');
+    if (!Number.isInteger(s.step) || s.step < 0) throw new Error(`setTrainableState: step must be a non-negative integer, got ${s.step}`);
+    const next = new Map<string, OrtTensor>();
+    for (const p of this.manifest.params) {
+      if (!p.trainable) continue;
+      for (const [what, rec, key] of [
+        ['params', s.params, p.name],
+        ['m', s.m, IO.m(p.name)],
+        ['v', s.v, IO.v(p.name)],
+      ] as const) {
+        const t = rec[p.name];
+        if (!t) throw new Error(`setTrainableState: ${what}['${p.name}'] is missing`);
+        checkValue({ name: `${what}['${p.name}']`, shape: p.shape, dtype: 'float32', trainable: true, init: t }, t);
+        next.set(key, toOrtTensor(copyData(t)));
+      }
+    }
+    const extra = Object.keys(s.params).filter((k) => !this.trainable.includes(k));
+    if (extra.length) throw new Error(`setTrainableState: params not trainable in these artifacts: ${extra.slice(0, 5).join(', ')}`);
+    if (this.manifest.lossScaling) {
+      const ls = s.lossScale ?? { scale: this.manifest.lossScale.initScale, growthTracker: 0 };
+      next.set(IO.lossScale, scalarOrt(ls.scale));
+      next.set(IO.growthTracker, scalarOrt(ls.growthTracker));
+    }
+    this.state.clear();
+    for (const [k, v] of next) this.state.set(k, v);
+    this.stepCount = s.step;
+  }
+
+  async dispose(): Promise<void> {
+    for (const p of this.sessions.values()) await (await p).dispose();
+    this.sessions.clear();
+  }
+
+  private initFromSpecs(specs: readonly ParamSpec[]): void {
+    const byName = new Map(specs.map((p) => [p.name, p]));
+    const params: Record<string, TensorData> = {};
+    const m: Record<string, TensorData> = {};
+    const v: Record<string, TensorData> = {};
+    for (const p of this.manifest.params) {
+      if (!p.trainable) continue;
+      const spec = byName.get(p.name);
+      if (!spec) throw new Error(`TrainingSession: no initial value for trainable parameter '${p.name}' in options.params`);
+      params[p.name] = toFloat32(loadParam(spec), p.name);
+      m[p.name] = zeros('float32', p.shape);
+      v[p.name] = zeros('float32', p.shape);
+    }
+    this.setTrainableState({ step: 0, params, m, v });
+  }
+
+  private session(kind: GraphKind): Promise<InferenceSession> {
+    let s = this.sessions.get(kind);
+    if (!s) {
+      const model = 'graphs' in this.source ? this.source.graphs[kind] : this.source.models[kind];
+      if (!model) throw new Error(`TrainingSession: these artifacts have no '${kind}' graph (built: ${this.manifest.graphs.join(', ')})`);
+      const { params: _p, state: _s, seed: _seed, ...sessionOptions } = this.options;
+      s = createSession(model, sessionOptions);
+      this.sessions.set(kind, s);
+    }
+    return s;
+  }
+
+  private stateFeeds(): Feeds {
+    const f: Feeds = {};
+    for (const [k, t] of this.state) f[k] = t;
+    return f;
+  }
+
+  /** Fill the graph's dropout keep-masks: a fresh, reproducible draw per (seed, step, micro-batch, mask). */
+  private addDropout(feeds: Feeds, batch: Readonly<Record<string, TensorData>>, kind: GraphKind, micro: number): void {
+    const masks = this.manifest.dropout[kind] ?? [];
+    if (masks.length === 0) return;
+    const bound = new Map<string, number>();
+    for (const spec of kind === 'eval' ? this.manifest.evalInputs : this.manifest.batchInputs) {
+      const t = batch[spec.name];
+      if (!t) continue;
+      spec.shape.forEach((d, i) => {
+        if (typeof d === 'string' && t.dims[i] !== undefined) bound.set(d, t.dims[i]!);
+      });
+    }
+    for (const m of masks) {
+      const dims = m.shape.map((d) => {
+        if (typeof d === 'number') return d;
+        const v = bound.get(d);
+        if (v === undefined) throw new Error(`dropout mask '${m.input}': dim '${d}' is not bound by any batch input (${[...bound.keys()].join(', ')})`);
+        return v;
+      });
+      feeds[m.input] = bernoulliMask(dims, 1 - m.p, `${this.seed}|${this.stepCount}|${micro}|${m.input}`);
+    }
+  }
+
+  /** Take updated/* outputs as the new state; returns whether the step was skipped (fp16 overflow). */
+  private absorbUpdate(out: Record<string, OrtTensor>): boolean {
+    for (const name of this.trainable) {
+      this.state.set(name, out[IO.updated(name)]!);
+      this.state.set(IO.m(name), out[IO.updated(IO.m(name))]!);
+      this.state.set(IO.v(name), out[IO.updated(IO.v(name))]!);
+    }
+    let skipped = false;
+    if (this.manifest.lossScaling) {
+      this.state.set(IO.lossScale, out[IO.updated(IO.lossScale)]!);
+      this.state.set(IO.growthTracker, out[IO.updated(IO.growthTracker)]!);
+      skipped = readScalar(out[IO.foundInf]!) !== 0;
+    }
+    if (!skipped) this.stepCount++;
+    return skipped;
+  }
+}
+
+/** Bool mask with P(keep) = `keep`, from mulberry32 seeded by FNV-1a of `key`. */
+export function bernoulliMask(dims: readonly number[], keep: number, key: string): TensorData {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
+  let a = h;
+  const n = dims.reduce((x, y) => x * y, 1);
+  const data = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    data[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 < keep ? 1 : 0;
+  }
+  return { dtype: 'bool', dims: [...dims], data };
+}
+
+function scalarF32(x: number): TensorData {
+  return { dtype: 'float32', dims: [], data: Float32Array.of(x) };
+}
+
+function scalarOrt(x: number): OrtTensor {
+  return new ort.Tensor('float32', Float32Array.of(x), []);
+}
+
+function readScalar(t: OrtTensor): number {
+  const d = t.data as ArrayLike<number | bigint | boolean>;
+  return Number(d[0]);
+}
+
+function host(t: OrtTensor, name: string): TensorData {
+  return fromOrtTensor(t, t.type as TensorData['dtype'], `output '${name}'`);
+}
+
+function copyData(t: TensorData): TensorData {
+  return { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() as TensorData['data'] };
+}
+
+function copyHost(t: OrtTensor, name: string): TensorData {
+  return copyData(host(t, name));
+}
+
+function toFloat32(t: TensorData, name: string): TensorData {
+  if (t.dtype === 'float32') return copyData(t);
+  if (t.dtype === 'bfloat16') return { dtype: 'float32', dims: [...t.dims], data: bf16ToFloat32(t.data as Uint16Array) };
+  if (t.dtype === 'float64') return { dtype: 'float32', dims: [...t.dims], data: Float32Array.from(t.data as Float64Array) };
+  throw new Error(`trainable parameter '${name}': initial value is ${t.dtype}; convert it to float32 (master weights are float32)`);
+}
+

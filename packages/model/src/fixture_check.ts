@@ -1,0 +1,226 @@
+// Compare this implementation against a golden-fixture folder in the
+// ../shared/fixtures format: config.json + model.safetensors (+ head.safetensors,
+// lora.safetensors + adapter_config.json), inputs.safetensors, outputs.safetensors.
+// The list of tensors to check is read from outputs.safetensors; every forward
+// tensor the model can produce is computed and compared, the rest are listed
+// as skipped with the reason.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSafetensors, readSafetensors, tensorData, type TensorData } from '@vlreward/graph';
+import { createSession } from '@vlreward/graph/runtime';
+import { parseAdapterConfig, type LoraConfig } from './lora/config.js';
+import { buildQwen3VLGraph, paramsFromMap } from './qwen3_vl/build.js';
+import { parseQwen3VLConfig, type Qwen3VLConfig } from './qwen3_vl/config.js';
+import { prepareQwen3VLInputs, visionRotaryAngles, readGrids, type Qwen3VLBatch } from './qwen3_vl/host_inputs.js';
+import { textRopeCosSin } from './qwen3_vl/rope.js';
+import { qwen3VLTapNames } from './qwen3_vl/taps.js';
+import { loadQwen3VLWeights } from './qwen3_vl/weights.js';
+
+export interface Tolerance {
+  readonly atol: number;
+  readonly rtol: number;
+}
+
+export interface TensorCheck {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** max |got - want| over compared elements */
+  readonly maxAbs: number;
+  /** maxAbs / max |want| (normwise relative error) */
+  readonly maxRel: number;
+  /** worst |got - want| / (atol + rtol |want|); <= 1 passes */
+  readonly worstRatio: number;
+  readonly tol: Tolerance;
+  readonly ok: boolean;
+  /** How many elements were compared (rows with attention_mask == 0 are left out). */
+  readonly compared: number;
+}
+
+export interface FixtureReport {
+  readonly dir: string;
+  readonly checks: TensorCheck[];
+  readonly skipped: { name: string; reason: string }[];
+  readonly ok: boolean;
+}
+
+/** The fixture README's suggested fp32 tolerances for an independent implementation. */
+export function toleranceFor(name: string): Tolerance {
+  const base = name.startsWith('lora.') ? name.slice(5) : name;
+  if (base === 'loss' || base === 'logits') return { atol: 1e-5, rtol: 0 };
+  if (base.startsWith('generate.first_logits') || base === 'lm_logits') return { atol: 1e-4, rtol: 1e-4 };
+  return { atol: 1e-4, rtol: 1e-4 };
+}
+
+function asNumbers(t: TensorData): ArrayLike<number> {
+  if (t.dtype === 'int64') return Array.from(t.data as BigInt64Array, Number);
+  return t.data as ArrayLike<number>;
+}
+
+/** Compare two tensors of equal shape; `keep(i)` selects the compared elements. */
+export function compareTensors(name: string, got: TensorData, want: TensorData, keep?: (i: number) => boolean, tol = toleranceFor(name)): TensorCheck {
+  if (got.dims.length !== want.dims.length || got.dims.some((d, i) => d !== want.dims[i])) {
+    return { name, shape: [...want.dims], maxAbs: Infinity, maxRel: Infinity, worstRatio: Infinity, tol, ok: false, compared: 0 };
+  }
+  const a = asNumbers(got);
+  const b = asNumbers(want);
+  let maxAbs = 0;
+  let maxRef = 0;
+  let worst = 0;
+  let n = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (keep && !keep(i)) continue;
+    n++;
+    const d = Math.abs(a[i]! - b[i]!);
+    const r = Math.abs(b[i]!);
+    if (!(d <= maxAbs)) maxAbs = d; // NaN propagates as a failure
+    if (r > maxRef) maxRef = r;
+    const ratio = d / (tol.atol + tol.rtol * r);
+    if (!(ratio <= worst)) worst = ratio;
+  }
+  const maxRel = maxRef > 0 ? maxAbs / maxRef : maxAbs;
+  return { name, shape: [...want.dims], maxAbs, maxRel, worstRatio: worst, tol, ok: worst <= 1, compared: n };
+}
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Elements of a [..., B, S, ...] tensor whose (b, s) has attention_mask 1. */
+function maskKeep(dims: readonly number[], mask: BigInt64Array, B: number, S: number): ((i: number) => boolean) | undefined {
+  let axis = -1;
+  for (let k = 0; k + 1 < dims.length; k++) if (dims[k] === B && dims[k + 1] === S) { axis = k; break; }
+  if (axis < 0) return undefined;
+  const inner = dims.slice(axis + 2).reduce((x, y) => x * y, 1);
+  return (i: number) => mask[Math.floor(i / inner) % (B * S)] === 1n;
+}
+
+export interface CheckFixtureOptions {
+  /** ORT intra-op threads. */
+  readonly threads?: number;
+}
+
+/** Run every forward tensor of a fixture through this implementation and compare. */
+export async function checkFixture(dir: string, opts: CheckFixtureOptions = {}): Promise<FixtureReport> {
+  const need = (f: string): string => {
+    const p = join(dir, f);
+    if (!existsSync(p)) throw new Error(`${dir}: missing ${f} (a fixture folder holds config.json, model.safetensors, inputs.safetensors, outputs.safetensors)`);
+    return p;
+  };
+  const config = parseQwen3VLConfig(readJson(need('config.json')), join(dir, 'config.json'));
+  const inputs = (await readSafetensors(need('inputs.safetensors'))).tensors;
+  const outFile = await openSafetensors(need('outputs.safetensors'));
+  const outNames = outFile.names;
+  const readOut = (n: string): Promise<TensorData> => outFile.read(n);
+
+  const inp = (n: string): TensorData => {
+    const t = inputs.get(n);
+    if (!t) throw new Error(`${dir}/inputs.safetensors: missing '${n}'`);
+    return t;
+  };
+  const batch: Qwen3VLBatch = {
+    inputIds: inp('input_ids'),
+    attentionMask: inp('attention_mask'),
+    ...(inputs.has('pixel_values') ? { pixelValues: inp('pixel_values'), imageGridThw: inp('image_grid_thw') } : {}),
+    ...(inputs.has('labels') ? { labels: inp('labels') } : {}),
+  };
+  const [B, S] = batch.inputIds.dims as [number, number];
+  const mask = Array.from(batch.attentionMask.data as BigInt64Array) as bigint[];
+  const mask64 = BigInt64Array.from(mask);
+
+  const weights = await loadQwen3VLWeights(dir, config);
+  const headPath = join(dir, 'head.safetensors');
+  let numClasses: number | undefined;
+  if (existsSync(headPath)) {
+    for (const [k, v] of (await readSafetensors(headPath)).tensors) weights.set(k, v);
+    numClasses = weights.get('classifier.weight')?.dims[0];
+  }
+  let lora: LoraConfig | null = null;
+  if (existsSync(join(dir, 'lora.safetensors')) && existsSync(join(dir, 'adapter_config.json'))) {
+    lora = parseAdapterConfig(readJson(join(dir, 'adapter_config.json')), join(dir, 'adapter_config.json'));
+    for (const [k, v] of (await readSafetensors(join(dir, 'lora.safetensors'))).tensors) weights.set(k, v);
+  }
+
+  const withLoss = numClasses !== undefined && batch.labels !== undefined;
+  const prepared = prepareQwen3VLInputs(config, batch, { labels: withLoss, ...(numClasses !== undefined ? { numClasses } : {}) });
+
+  const checks: TensorCheck[] = [];
+  const skipped: { name: string; reason: string }[] = [];
+  const produced = new Map<string, TensorData>();
+
+  // Host-side tensors.
+  produced.set('position_ids', prepared.positionIds);
+  produced.set('rope_deltas', prepared.ropeDeltas);
+  produced.set('text.rope_cos', prepared.feeds['text.rope_cos']!);
+  produced.set('text.rope_sin', prepared.feeds['text.rope_sin']!);
+  if (batch.imageGridThw) {
+    const ang = visionRotaryAngles(config, readGrids(config, batch.imageGridThw));
+    produced.set('vision.rot_pos_emb', tensorData('float32', [ang.length / (config.vision.headDim / 2), config.vision.headDim / 2], ang));
+  }
+  void textRopeCosSin;
+
+  const run = async (prefix: string, loraCfg: LoraConfig | null): Promise<void> => {
+    const taps = new Set(qwen3VLTapNames(config, { vision: batch.pixelValues !== undefined, numClasses, loss: withLoss }));
+    const wanted = outNames.filter((n) => n.startsWith(prefix) && taps.has(n.slice(prefix.length))).map((n) => n.slice(prefix.length));
+    const lmHead = prefix === '' && outNames.includes('generate.first_logits');
+    if (wanted.length === 0 && !lmHead) return;
+    const { graph } = buildQwen3VLGraph(config, (g) => paramsFromMap(g, weights, { source: dir }), {
+      vision: batch.pixelValues !== undefined,
+      ...(numClasses !== undefined ? { numClasses } : {}),
+      loss: withLoss,
+      lora: loraCfg,
+      lmHead,
+      outputs: wanted,
+    });
+    const session = await createSession(graph, { intraOpThreads: opts.threads ?? 1 });
+    try {
+      const feeds: Record<string, TensorData> = {};
+      for (const i of session.inputs) feeds[i.name] = prepared.feeds[i.name]!;
+      const res = await session.run(feeds);
+      for (const n of wanted) produced.set(prefix + n, res[n]!);
+      if (lmHead) produced.set('generate.first_logits', res['lm_logits']!);
+    } finally {
+      await session.dispose();
+    }
+  };
+  await run('', null);
+  if (lora) await run('lora.', lora);
+
+  for (const name of outNames) {
+    const got = produced.get(name);
+    if (!got) {
+      const reason = name.includes('grad.')
+        ? 'gradient (needs the training graph)'
+        : name.startsWith('lora.') && !lora
+          ? 'no lora.safetensors / adapter_config.json'
+          : name.startsWith('generate.')
+            ? 'greedy generation (chat)'
+            : 'not produced by this implementation';
+      skipped.push({ name, reason });
+      continue;
+    }
+    const want = await readOut(name);
+    checks.push(compareTensors(name, got, want, maskKeep(want.dims, mask64, B, S)));
+  }
+  await outFile.close();
+  return { dir, checks, skipped, ok: checks.every((c) => c.ok) };
+}
+
+export function formatFixtureReport(r: FixtureReport): string {
+  const w = Math.max(12, ...r.checks.map((c) => c.name.length));
+  const lines = [
+    `fixture ${r.dir}: ${r.checks.length} tensors compared, ${r.skipped.length} skipped`,
+    `${'tensor'.padEnd(w)}  ${'shape'.padEnd(14)}  ${'max_abs'.padStart(9)}  ${'max_rel'.padStart(9)}  tolerance (|d| <= atol + rtol|ref|)  status`,
+  ];
+  for (const c of r.checks) {
+    lines.push(
+      `${c.name.padEnd(w)}  ${`[${c.shape.join(',')}]`.padEnd(14)}  ${c.maxAbs.toExponential(2).padStart(9)}  ${c.maxRel.toExponential(2).padStart(9)}  atol ${c.tol.atol.toExponential(0)} rtol ${c.tol.rtol.toExponential(0)}${' '.repeat(14)}  ${c.ok ? 'ok' : 'FAIL'}`,
+    );
+  }
+  for (const s of r.skipped) lines.push(`${s.name.padEnd(w)}  skipped: ${s.reason}`);
+  lines.push(r.ok ? 'all compared tensors within tolerance' : `FAILED: ${r.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}`);
+  return lines.join('\n');
+}
