@@ -1,0 +1,193 @@
+// `vlreward checkpoint inspect|verify|list|recover`: look into checkpoints,
+// safetensors files and HF weight folders without loading a model.
+
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  CheckpointManager,
+  CorruptCheckpointError,
+  MANIFEST_NAME,
+  loadCheckpoint,
+  verifyCheckpoint,
+  type VerifyLevel,
+} from '@vlreward/checkpoint';
+import { inspectSafetensors, openSafetensorsDir } from '@vlreward/graph/io';
+import { UsageError, type Command } from '../command.js';
+
+async function isFile(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function fmtBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+async function inspectTensors(path: string, json: boolean): Promise<number> {
+  const h = await inspectSafetensors(path);
+  const rows = h.entries.map((e) => ({ name: e.name, dtype: e.safetensorsDtype, shape: e.dims, bytes: e.byteLength }));
+  if (json) console.log(JSON.stringify({ path, metadata: h.metadata, tensors: rows }, null, 2));
+  else {
+    console.log(`${path}: ${rows.length} tensors, ${fmtBytes(h.fileSize)}`);
+    if (Object.keys(h.metadata).length) console.log(`metadata  ${JSON.stringify(h.metadata)}`);
+    for (const r of rows) console.log(`  ${r.name}  ${r.dtype} [${r.shape.join(', ')}]`);
+  }
+  return 0;
+}
+
+async function inspect(target: string, json: boolean, verify: VerifyLevel): Promise<number> {
+  if (await isFile(target)) return inspectTensors(target, json);
+  if (await isFile(join(target, MANIFEST_NAME))) {
+    const ck = await loadCheckpoint(target, { verify, optimizer: false });
+    const m = ck.manifest;
+    const summary = {
+      dir: target,
+      mode: m.mode,
+      step: m.step,
+      epoch: m.epoch,
+      baseModel: m.baseModel,
+      numClasses: m.numClasses,
+      labels: m.labels,
+      metrics: m.metrics,
+      datasetFingerprint: m.datasetFingerprint,
+      versions: m.versions,
+      createdAt: m.createdAt,
+      head: { weight: ck.head.weight.dims, dtype: ck.head.weight.dtype },
+      adapter: ck.adapter
+        ? {
+            r: ck.adapter.config.r,
+            lora_alpha: ck.adapter.config.lora_alpha,
+            lora_dropout: ck.adapter.config.lora_dropout,
+            target_modules: ck.adapter.config.target_modules,
+            modules: ck.adapter.modules.size,
+            parameters: [...ck.adapter.modules.values()].reduce((s, w) => s + w.A.data.length + w.B.data.length, 0),
+          }
+        : undefined,
+      resume: ck.state ? { step: ck.state.trainer.step, epoch: ck.state.trainer.epoch } : undefined,
+      verified: verify,
+      files: m.files.map((f) => ({ path: f.path, bytes: f.bytes })),
+    };
+    if (json) console.log(JSON.stringify(summary, null, 2));
+    else {
+      console.log(`${target}: ${m.mode} checkpoint${m.step !== undefined ? `, step ${m.step}` : ''}${m.epoch !== undefined ? `, epoch ${m.epoch}` : ''} (verified: ${verify})`);
+      if (m.baseModel) console.log(`base model  ${m.baseModel}`);
+      console.log(`head        [${ck.head.weight.dims.join(', ')}] ${ck.head.weight.dtype}${m.labels ? `  labels ${JSON.stringify(m.labels)}` : ''}`);
+      if (summary.adapter) {
+        const a = summary.adapter;
+        console.log(`adapter     r=${a.r} alpha=${a.lora_alpha} dropout=${a.lora_dropout} targets ${JSON.stringify(a.target_modules)}: ${a.modules} modules, ${a.parameters} params`);
+      }
+      if (Object.keys(m.metrics).length) console.log(`metrics     ${Object.entries(m.metrics).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      if (m.datasetFingerprint) console.log(`dataset     ${m.datasetFingerprint}`);
+      console.log(`versions    ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      console.log('files');
+      for (const f of m.files) console.log(`  ${f.path.padEnd(36)} ${fmtBytes(f.bytes)}`);
+    }
+    return 0;
+  }
+  if ((await isFile(join(target, 'model.safetensors'))) || (await isFile(join(target, 'model.safetensors.index.json')))) {
+    const d = await openSafetensorsDir(target);
+    try {
+      const rows = d.names.map((n) => {
+        const e = d.entry(n);
+        return { name: n, dtype: e.safetensorsDtype, shape: e.dims, bytes: e.byteLength };
+      });
+      if (json) console.log(JSON.stringify({ dir: target, files: [...d.files.keys()], tensors: rows }, null, 2));
+      else {
+        const total = rows.reduce((s, r) => s + r.bytes, 0);
+        console.log(`${target}: ${rows.length} tensors in ${d.files.size} file(s), ${fmtBytes(total)}`);
+        for (const r of rows) console.log(`  ${r.name}  ${r.dtype} [${r.shape.join(', ')}]`);
+      }
+    } finally {
+      await d.close();
+    }
+    return 0;
+  }
+  return list(target, json);
+}
+
+async function list(root: string, json: boolean): Promise<number> {
+  const mgr = new CheckpointManager({ root });
+  const entries = await mgr.list();
+  const leftovers = await mgr.leftovers();
+  if (entries.length === 0 && leftovers.length === 0) {
+    throw new UsageError(`${root}: not a checkpoint (no ${MANIFEST_NAME}), safetensors file, weight folder or checkpoint root`);
+  }
+  if (json) {
+    console.log(JSON.stringify({ root, checkpoints: entries.map(({ manifest, ...e }) => ({ ...e, metrics: manifest?.metrics })), leftovers }, null, 2));
+  } else {
+    for (const e of entries) {
+      const metrics = e.manifest ? Object.entries(e.manifest.metrics).map(([k, v]) => `${k}=${v}`).join(' ') : '';
+      console.log(`${e.name.padEnd(20)} ${e.problem ? `BROKEN: ${e.problem.split('\n')[0]}` : `${e.manifest!.mode} ${metrics}`}`);
+    }
+    for (const l of leftovers) console.log(`${l.path}  interrupted ${l.kind} of ${l.target} (pid ${l.pid} ${l.alive ? 'still running' : 'dead'})`);
+  }
+  return 0;
+}
+
+export const checkpointCommand: Command = {
+  name: 'checkpoint',
+  summary: 'inspect, verify, list or recover checkpoints (and inspect safetensors files / weight folders)',
+  help: `usage: vlreward checkpoint <action> PATH [flags]
+
+actions:
+  inspect PATH   a checkpoint dir (manifest, head, adapter, metrics, files), a .safetensors
+                 file or HF weight folder (tensor names, dtypes, shapes), or a checkpoint
+                 root (same as list)
+  verify DIR     check every file of a checkpoint against vlreward.json (size + sha256);
+                 exit code 1 and the list of problems when it is corrupt or incomplete
+  list ROOT      the checkpoint-<step> dirs under ROOT with their metrics, and leftovers
+                 of interrupted writes
+  recover ROOT   remove leftovers of crashed writers under ROOT (and restore a checkpoint
+                 whose replacement was interrupted)
+flags:
+  --json         JSON output
+  --verify L     for inspect: sha256 | size | none (default size)`,
+  async run(argv) {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: argv, options: { json: { type: 'boolean' }, verify: { type: 'string' } }, strict: true, allowPositionals: true });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const { values, positionals } = parsed;
+    const [action, target, ...rest] = positionals;
+    if (!action || !target || rest.length) throw new UsageError('expected: checkpoint <inspect|verify|list|recover> PATH');
+    const json = values.json ?? false;
+    const level = (values.verify ?? 'size') as VerifyLevel;
+    if (!['sha256', 'size', 'none'].includes(level)) throw new UsageError(`--verify '${level}': expected sha256, size or none`);
+    switch (action) {
+      case 'inspect':
+        return inspect(target, json, level);
+      case 'verify':
+        try {
+          const m = await verifyCheckpoint(target, 'sha256');
+          console.log(json ? JSON.stringify({ dir: target, ok: true, files: m.files.length }) : `${target}: ok (${m.files.length} files match ${MANIFEST_NAME})`);
+          return 0;
+        } catch (e) {
+          if (!(e instanceof CorruptCheckpointError)) throw e;
+          console.log(json ? JSON.stringify({ dir: target, ok: false, problems: e.problems }) : e.message);
+          return 1;
+        }
+      case 'list':
+        return list(target, json);
+      case 'recover': {
+        const r = await new CheckpointManager({ root: target }).recover();
+        console.log(json ? JSON.stringify(r) : `removed ${r.removed.length} leftover(s)${r.removed.map((p) => `\n  ${p}`).join('')}\nrestored ${r.restored.length}${r.restored.map((p) => `\n  ${p}`).join('')}`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown action '${action}' (expected inspect, verify, list or recover)`);
+    }
+  },
+};
