@@ -1,13 +1,13 @@
 import type { TensorData } from '@vlreward/graph';
-import type { ImagePatches } from './images.js';
 import { getRopeIndex, type RopeIndexConfig } from './rope_index.js';
 import type { Batch } from './types.js';
 
-/** One sample after tokenization and image preprocessing, before padding. */
+/** One sample after tokenization, before padding. */
 export interface EncodedSample {
   /** token ids with every image placeholder already expanded to its <|image_pad|> run */
   readonly ids: readonly number[];
-  readonly images: readonly ImagePatches[];
+  /** (t, h, w) patch grid of each image, in order */
+  readonly grids: readonly (readonly [number, number, number])[];
   readonly label: number | undefined;
 }
 
@@ -16,54 +16,48 @@ export const IGNORE_LABEL = -100;
 
 /**
  * Pad samples on the right to the longest one and build the batch tensors, including the M-RoPE
- * position ids (the model pools the last non-pad token, so padding must come last).
+ * position ids (the model pools the last non-pad token, so padding must come last). `pixelValues`
+ * holds the patch rows of all images in sample order, as preprocessImage wrote them.
  */
-export function collate(samples: readonly EncodedSample[], padTokenId: number, rope: RopeIndexConfig, imageTokenId: number): Batch {
+export function collate(
+  samples: readonly EncodedSample[],
+  pixelValues: TensorData,
+  padTokenId: number,
+  rope: RopeIndexConfig,
+): Batch {
   const B = samples.length;
+  if (B === 0) throw new Error('collate: no samples');
   const L = Math.max(...samples.map((s) => s.ids.length));
   const inputIds = new BigInt64Array(B * L).fill(BigInt(padTokenId));
   const mask = new BigInt64Array(B * L);
   const labels = new BigInt64Array(B);
   const tokensPerSample: number[] = [];
-  let nImages = 0;
-  let nRows = 0;
-  let rowLen = 0;
-  for (const s of samples) {
-    for (const im of s.images) {
-      nImages++;
-      const rows = im.grid[0] * im.grid[1] * im.grid[2];
-      nRows += rows;
-      rowLen = im.patches.length / rows;
-    }
+  const grids = samples.flatMap((s) => s.grids);
+  const grid = new BigInt64Array(grids.length * 3);
+  grids.forEach((g, i) => g.forEach((v, k) => (grid[i * 3 + k] = BigInt(v))));
+  const rows = grids.reduce((n, [t, h, w]) => n + t * h * w, 0);
+  if (pixelValues.dims[0] !== rows) {
+    throw new Error(`collate: pixelValues has ${pixelValues.dims[0]} rows, the image grids need ${rows}`);
   }
-  const pixels = new Float32Array(nRows * rowLen);
-  const grid = new BigInt64Array(nImages * 3);
-  let pOff = 0;
-  let gi = 0;
   samples.forEach((s, b) => {
+    let nPad = 0;
     for (let j = 0; j < s.ids.length; j++) {
-      inputIds[b * L + j] = BigInt(s.ids[j]!);
+      const id = s.ids[j]!;
+      if (id === rope.imageTokenId) nPad++;
+      inputIds[b * L + j] = BigInt(id);
       mask[b * L + j] = 1n;
     }
     labels[b] = BigInt(s.label ?? IGNORE_LABEL);
-    tokensPerSample.push(s.ids.filter((t) => t === imageTokenId).length);
-    for (const im of s.images) {
-      pixels.set(im.patches, pOff);
-      pOff += im.patches.length;
-      grid[gi * 3] = BigInt(im.grid[0]);
-      grid[gi * 3 + 1] = BigInt(im.grid[1]);
-      grid[gi * 3 + 2] = BigInt(im.grid[2]);
-      gi++;
-    }
+    tokensPerSample.push(nPad);
   });
   const ids: TensorData = { dtype: 'int64', dims: [B, L], data: inputIds };
   const attentionMask: TensorData = { dtype: 'int64', dims: [B, L], data: mask };
-  const imageGridThw: TensorData = { dtype: 'int64', dims: [nImages, 3], data: grid };
+  const imageGridThw: TensorData = { dtype: 'int64', dims: [grids.length, 3], data: grid };
   const { positionIds, ropeDeltas } = getRopeIndex(ids, attentionMask, imageGridThw, rope);
   return {
     inputIds: ids,
     attentionMask,
-    pixelValues: { dtype: 'float32', dims: [nRows, rowLen], data: pixels },
+    pixelValues,
     imageGridThw,
     labels: { dtype: 'int64', dims: [B], data: labels },
     positionIds,

@@ -34,63 +34,84 @@ export function validateImage(img: RgbImage, where: string, patchSize: number): 
   }
 }
 
-// Port of transformers models/qwen2_vl/image_processing_qwen2_vl_fast.py Qwen2VLImageProcessorFast._preprocess
-// (one image): smart resize, fused rescale+normalize, temporal repeat, patch flattening
-// view(t,T,C,h/m,m,p,w/m,m,p).permute(0,3,6,4,7,2,1,5,8).
-export function preprocessImage(img: RgbImage, cfg: ImageProcessorConfig, where = 'image'): ImagePatches {
+/** Size an image will have after smart resize, and its (t, h, w) patch grid. */
+export function plannedSize(img: RgbImage, cfg: ImageProcessorConfig, where = 'image'): { width: number; height: number; grid: [number, number, number] } {
   const p = cfg.patchSize;
   const m = cfg.mergeSize;
-  const T = cfg.temporalPatchSize;
   validateImage(img, where, p);
-  let resized = img;
-  if (cfg.doResize) {
-    const [h, w] = smartResize(img.height, img.width, p * m, cfg.minPixels, cfg.maxPixels);
-    resized = resizeBicubic(img, w, h);
-  } else if (img.height % (p * m) !== 0 || img.width % (p * m) !== 0) {
-    throw new Error(`${where}: do_resize is false but ${img.width}x${img.height} is not a multiple of ${p * m}`);
+  let height = img.height;
+  let width = img.width;
+  if (cfg.doResize) [height, width] = smartResize(img.height, img.width, p * m, cfg.minPixels, cfg.maxPixels);
+  else if (height % (p * m) !== 0 || width % (p * m) !== 0) {
+    throw new Error(`${where}: do_resize is false but ${width}x${height} is not a multiple of ${p * m}`);
   }
-  const H = resized.height;
-  const W = resized.width;
-  const gh = H / p;
-  const gw = W / p;
-  // HF fuses rescale and normalize: (x - mean/rescale) / (std/rescale) on float32 pixel values 0..255.
-  const lut = new Float32Array(256 * 3);
-  for (let c = 0; c < 3; c++) {
+  return { width, height, grid: [1, height / p, width / p] };
+}
+
+/** Per-channel lookup tables uint8 -> normalized float32, as HF's fused (x - mean/r) / (std/r) in float32. */
+function normalizeTables(cfg: ImageProcessorConfig): Float32Array[] {
+  return [0, 1, 2].map((c) => {
     const mean = cfg.doNormalize ? cfg.imageMean[c]! : 0;
     const std = cfg.doNormalize ? cfg.imageStd[c]! : 1;
     const r = cfg.doRescale ? cfg.rescaleFactor : 1;
     const fm = Math.fround(mean / r);
     const fs = Math.fround(std / r);
-    for (let v = 0; v < 256; v++) lut[c * 256 + v] = Math.fround((v - fm) / fs);
-  }
-  const rowLen = 3 * T * p * p;
+    const lut = new Float32Array(256);
+    for (let v = 0; v < 256; v++) lut[v] = Math.fround((v - fm) / fs);
+    return lut;
+  });
+}
+
+// Port of transformers models/qwen2_vl/image_processing_qwen2_vl_fast.py Qwen2VLImageProcessorFast._preprocess
+// (one image): smart resize, fused rescale+normalize, temporal repeat, patch flattening
+// view(t,T,C,h/m,m,p,w/m,m,p).permute(0,3,6,4,7,2,1,5,8).
+/**
+ * Preprocess one image into `t*h*w` rows of `3*T*p*p` floats. With `out`, rows are written there from
+ * element `offset` on (the batch buffer; saves a copy), else into a new array.
+ */
+export function preprocessImage(img: RgbImage, cfg: ImageProcessorConfig, where = 'image', out?: Float32Array, offset = 0): ImagePatches {
+  const p = cfg.patchSize;
+  const m = cfg.mergeSize;
+  const T = cfg.temporalPatchSize;
+  const plan = plannedSize(img, cfg, where);
+  const resized = resizeBicubic(img, plan.width, plan.height);
+  const W = resized.width;
+  const [, gh, gw] = plan.grid;
+  const [lut0, lut1, lut2] = normalizeTables(cfg) as [Float32Array, Float32Array, Float32Array];
+  const pp = p * p;
+  const rowLen = 3 * T * pp;
   const nRows = gh * gw; // grid_t = 1: the single frame is repeated T times
-  const out = new Float32Array(nRows * rowLen);
+  const dst = out ?? new Float32Array(nRows * rowLen);
+  if (dst.length < offset + nRows * rowLen) throw new Error(`${where}: output buffer too small for ${nRows} patch rows`);
   const src = resized.data;
-  let o = 0;
+  let row = offset;
   for (let bh = 0; bh < gh / m; bh++) {
     for (let bw = 0; bw < gw / m; bw++) {
       for (let mh = 0; mh < m; mh++) {
-        for (let mw = 0; mw < m; mw++) {
+        for (let mw = 0; mw < m; mw++, row += rowLen) {
           const y0 = (bh * m + mh) * p;
           const x0 = (bw * m + mw) * p;
-          for (let c = 0; c < 3; c++) {
-            const lc = c * 256;
-            const start = o;
-            for (let py = 0; py < p; py++) {
-              let s = ((y0 + py) * W + x0) * 3 + c;
-              for (let px = 0; px < p; px++, s += 3) out[o++] = lut[lc + src[s]!]!;
-            }
-            for (let t = 1; t < T; t++) {
-              out.copyWithin(o, start, start + p * p);
-              o += p * p;
+          // row layout: channel-major, then temporal copy, then py, px
+          for (let py = 0; py < p; py++) {
+            let s = ((y0 + py) * W + x0) * 3;
+            const d = row + py * p;
+            for (let px = 0; px < p; px++, s += 3) {
+              const v0 = lut0[src[s]!]!;
+              const v1 = lut1[src[s + 1]!]!;
+              const v2 = lut2[src[s + 2]!]!;
+              for (let t = 0; t < T; t++) {
+                dst[d + px + t * pp] = v0;
+                dst[d + px + (T + t) * pp] = v1;
+                dst[d + px + (2 * T + t) * pp] = v2;
+              }
             }
           }
         }
       }
     }
   }
-  return { patches: out, grid: [1, gh, gw], resized };
+  const patches = out ? dst.subarray(offset, offset + nRows * rowLen) : dst;
+  return { patches, grid: plan.grid, resized };
 }
 
 /** Decode an image file (PNG, JPEG, WebP, ...) into RGB uint8 HWC; alpha is dropped, as PIL's convert('RGB'). */

@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { collate, type EncodedSample } from './collate.js';
 import { parseImageProcessorConfig, type ImageProcessorConfig } from './image_config.js';
-import { preprocessImage, type ImagePatches } from './images.js';
+import { plannedSize, preprocessImage, type ImagePatches } from './images.js';
 import { OPTIONAL_PROCESSOR_FILES, REQUIRED_PROCESSOR_FILES, resolveModelDir } from './model_files.js';
 import { QWEN3VL_ROPE_INDEX_CONFIG, type RopeIndexConfig } from './rope_index.js';
 import { ProcessorTokenizer, SPECIAL_TOKEN_TEXT, type ChatMessage } from './tokenizer.js';
@@ -128,13 +128,16 @@ export class Qwen3VLProcessor {
     return preprocessImage(image, this.imageConfig, where);
   }
 
-  /** Number of <|image_pad|> tokens an image of this size becomes. */
-  imageTokenCount(patches: ImagePatches): number {
-    const [t, h, w] = patches.grid;
+  /** Number of <|image_pad|> tokens an image with this (t, h, w) grid becomes. */
+  imageTokenCount(grid: readonly [number, number, number]): number {
+    const [t, h, w] = grid;
     return (t * h * w) / (this.imageConfig.mergeSize * this.imageConfig.mergeSize);
   }
 
-  /** Tokenize one sample (images already preprocessed) and expand its image placeholders. */
+  /**
+   * Validate and tokenize one sample and expand its image placeholders (image sizes are planned here;
+   * the pixels are produced by encode()).
+   */
   encodeOne(sample: ProcessorSample, index: number, opts: EncodeOptions = {}): EncodedSample {
     const where = `sample ${index}`;
     if (typeof sample !== 'object' || sample === null) throw new Error(`${where}: expected {images, text, label?}, got ${String(sample)}`);
@@ -152,37 +155,41 @@ export class Qwen3VLProcessor {
     if (label !== undefined && !(Number.isInteger(label) && label >= 0)) {
       throw new Error(`${where}: 'label' must be a non-negative integer class id, got ${String(label)}`);
     }
-    const images = sample.images.map((im, j) => this.preprocessImage(im, `${where} image ${j}`));
+    const grids = sample.images.map((im, j) => plannedSize(im, this.imageConfig, `${where} image ${j}`).grid);
     const prompt = this.renderPrompt(sample, opts);
     const raw = this.tokenizer.encode(prompt);
     // Expanding ids instead of the string (as HF does) gives the same tokens: <|image_pad|> is an atomic
     // added token, so the text between placeholders is tokenized identically either way.
     const pad = this.tokenizer.special.imagePad;
+    const placeholders = raw.filter((t) => t === pad).length;
+    if (placeholders !== grids.length) {
+      throw new Error(`${where}: the chat template produced ${placeholders} image placeholders for ${grids.length} images`);
+    }
     const ids: number[] = [];
     let j = 0;
     for (const t of raw) {
-      if (t !== pad) {
-        ids.push(t);
-        continue;
-      }
-      const im = images[j];
-      if (!im) break;
-      const n = this.imageTokenCount(im);
-      for (let k = 0; k < n; k++) ids.push(pad);
-      j++;
+      if (t !== pad) ids.push(t);
+      else for (let k = this.imageTokenCount(grids[j++]!); k > 0; k--) ids.push(pad);
     }
-    const placeholders = raw.filter((t) => t === pad).length;
-    if (placeholders !== images.length) {
-      throw new Error(`${where}: the chat template produced ${placeholders} image placeholders for ${images.length} images`);
-    }
-    return { ids, images, label };
+    return { ids, grids, label };
   }
 
   /** Encode and pad a batch (right padding with <|endoftext|>). */
   encode(samples: readonly ProcessorSample[], opts: EncodeOptions = {}): Batch {
     if (!Array.isArray(samples) || samples.length === 0) throw new Error('encode: expected a non-empty array of samples');
     const encoded = samples.map((s, i) => this.encodeOne(s, i, opts));
-    return collate(encoded, this.tokenizer.padTokenId, this.ropeConfig, this.tokenizer.special.imagePad);
+    const { patchSize: p, temporalPatchSize: T } = this.imageConfig;
+    const rowLen = 3 * T * p * p;
+    const rows = encoded.reduce((n, e) => n + e.grids.reduce((k, [t, h, w]) => k + t * h * w, 0), 0);
+    // Images are written straight into the batch buffer, in sample order.
+    const pixels = new Float32Array(rows * rowLen);
+    let offset = 0;
+    samples.forEach((s, i) =>
+      s.images.forEach((im: RgbImage, j: number) => {
+        offset += preprocessImage(im, this.imageConfig, `sample ${i} image ${j}`, pixels, offset).patches.length;
+      }),
+    );
+    return collate(encoded, { dtype: 'float32', dims: [rows, rowLen], data: pixels }, this.tokenizer.padTokenId, this.ropeConfig);
   }
 
   /**
