@@ -4,8 +4,8 @@
 
 import { execFileSync } from 'node:child_process';
 import { cpus, freemem, totalmem } from 'node:os';
-import { Graph, add } from '@vlreward/graph';
 import { createSession, listProviders, ort, type Provider } from '@vlreward/graph/runtime';
+import { Graph, add } from '@vlreward/graph';
 import { parseFlags, type Command } from '../command.js';
 
 export interface ProviderCheck {
