@@ -11,3 +11,5 @@ export { createSession, InferenceSession, isOrtTensor, runOnce } from './session
 export type { Feeds, Session } from './session.js';
 export { StatefulRunner } from './stateful.js';
 export type { RunnerStats, StatefulRunnerOptions, TransferStats } from './stateful.js';
+export { addTrainStep } from './train_step.js';
+export type { TrainStep, TrainStepOptions } from './train_step.js';
