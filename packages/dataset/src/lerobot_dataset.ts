@@ -241,11 +241,12 @@ export class LeRobotDataset {
     const delta = this.opts.deltaTimestamps ?? {};
     const fps = this.fps;
     const ts = this.columns.get('timestamp')! as number[];
-    const requests = new Map<string, { ts: number[]; put: ((img: RgbImage) => void)[]; context: string[] }>();
+    const requests = new Map<string, { ts: number[]; put: ((img: RgbImage) => void)[]; context: string[]; span: [number, number] }>();
     const pending: Promise<void>[] = [];
-    const want = (file: string, t: number, context: string, put: (img: RgbImage) => void): void => {
+    const want = (file: string, t: number, context: string, put: (img: RgbImage) => void, span: [number, number]): void => {
       let r = requests.get(file);
-      if (!r) requests.set(file, (r = { ts: [], put: [], context: [] }));
+      if (!r) requests.set(file, (r = { ts: [], put: [], context: [], span }));
+      else r.span = [Math.min(r.span[0], span[0]), Math.max(r.span[1], span[1])];
       r.ts.push(t);
       r.put.push(put);
       r.context.push(context);
@@ -299,7 +300,7 @@ export class LeRobotDataset {
           if (this.videoKeys.includes(cam)) {
             const v = ep.meta.videos[cam]!;
             const context = ` (episode ${ep.meta.episodeIndex}, frame ${r - ep.start}, camera '${cam}')`;
-            want(join(this.root, v.path), v.fromTimestamp + ts[r]!, context, put);
+            want(join(this.root, v.path), v.fromTimestamp + ts[r]!, context, put, [v.fromTimestamp + ts[ep.start]!, v.fromTimestamp + ts[ep.end - 1]!]);
           } else {
             pending.push(decodeInlineImage(this.columns.get(cam)?.[r], cam, r).then(put));
           }
@@ -312,13 +313,22 @@ export class LeRobotDataset {
       pending.push(
         (async () => {
           const probe = await this.decoder.probe(file).catch((e: unknown) => {
-            if (e instanceof DatasetError && /No such file|does not exist/i.test(e.message)) {
+            if (e instanceof DatasetError && /video file is missing/.test(e.message)) {
               throw new DatasetError(`video file is missing${r.context[0] ?? ''}`, { file });
             }
             throw e;
           });
           const idx = r.ts.map((t, j) => VideoDecoder.frameIndexAt(probe, t, this.toleranceS, r.context[j]));
-          const imgs = await this.decoder.decodeIndices(file, idx);
+          const near = (t: number): number => {
+            try {
+              return VideoDecoder.frameIndexAt(probe, t, Infinity);
+            } catch {
+              return 0;
+            }
+          };
+          // The episode's frame range in the file (span in seconds → frames); errors surface per request above.
+          const span: [number, number] = [near(r.span[0]), near(r.span[1])];
+          const imgs = await this.decoder.decodeIndices(file, idx, { span });
           imgs.forEach((img, j) => r.put[j]!(img));
         })(),
       );

@@ -17,6 +17,13 @@ export interface VideoDecoderOptions extends FfmpegPaths {
   readonly readahead?: number;
   /** `-threads` for each ffmpeg process (default: ffmpeg's choice). */
   readonly threads?: number;
+  /** A span hint (e.g. the episode) is decoded whole when it holds at most this many bytes (default 48 MiB). */
+  readonly spanBytes?: number;
+}
+
+/** What the caller knows about the request: the frame range it belongs to (an episode in a v3.0 file). */
+export interface DecodeHint {
+  readonly span?: readonly [number, number];
 }
 
 /** LeRobot's default `tolerance_s` (lerobot/datasets/lerobot_dataset.py, LeRobotDataset.__init__). */
@@ -40,6 +47,7 @@ export class VideoDecoder {
   private readonly concurrency: number;
   private readonly maxGap: number;
   private readonly readahead: number;
+  private readonly spanBytes: number;
   private running = 0;
   private readonly waiters: (() => void)[] = [];
 
@@ -48,6 +56,7 @@ export class VideoDecoder {
     this.concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
     this.maxGap = opts.maxGap ?? 24;
     this.readahead = opts.readahead ?? 0;
+    this.spanBytes = opts.spanBytes ?? 48 * 1024 * 1024;
   }
 
   probe(file: string): Promise<VideoProbe> {
@@ -94,7 +103,7 @@ export class VideoDecoder {
   }
 
   /** Frames of `file` by frame number (presentation order), in request order. */
-  async decodeIndices(file: string, indices: readonly number[]): Promise<RgbImage[]> {
+  async decodeIndices(file: string, indices: readonly number[], hint: DecodeHint = {}): Promise<RgbImage[]> {
     const probe = await this.probe(file);
     const wanted = new Map<number, Promise<RgbImage>>();
     const missing: number[] = [];
@@ -113,6 +122,20 @@ export class VideoDecoder {
       }
     }
     missing.sort((a, b) => a - b);
+    // Small spans (an episode of small frames) are decoded whole on first touch: one process
+    // then serves every later random access from the cache.
+    if (missing.length > 0 && hint.span) {
+      const [lo, hi] = hint.span;
+      const bytes = (hi - lo + 1) * probe.width * probe.height * 3;
+      if (bytes <= this.spanBytes && bytes <= this.cache.maxBytes / 4 && missing[0]! >= lo && missing[missing.length - 1]! <= hi) {
+        const have = new Set(missing);
+        for (let f = lo; f <= hi; f++) {
+          const key = FrameCache.key(file, f);
+          if (!have.has(f) && !this.cache.has(key) && !this.inflight.has(key)) missing.push(f);
+        }
+        missing.sort((a, b) => a - b);
+      }
+    }
     // Split into runs: a gap larger than maxGap frames costs less as a new seek than as decoding through.
     let start = 0;
     for (let k = 1; k <= missing.length; k++) {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { stat } from 'node:fs/promises';
 import { DatasetError } from '../errors.js';
 
 /** Stream facts from ffprobe plus every frame's presentation time (seconds, ascending). */
@@ -39,6 +40,8 @@ function rate(s: unknown): number {
 
 /** ffprobe of the first video stream; packet timestamps give the frame times without decoding. */
 export async function probeVideo(file: string, paths: FfmpegPaths = {}): Promise<VideoProbe> {
+  const st = await stat(file).catch(() => null);
+  if (!st?.isFile()) throw new DatasetError('video file is missing', { file });
   const r = await run(paths.ffprobe ?? 'ffprobe', [
     '-v', 'error', '-select_streams', 'v:0',
     '-show_entries', 'stream=codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,start_time,duration:packet=pts_time',

@@ -1,0 +1,49 @@
+// `vlreward analyze`: the seed's MODE=analyze — dataset statistics without training.
+
+import { parseArgs } from 'node:util';
+import { analyze, formatAnalysis } from '@vlreward/dataset';
+import { UsageError, type Command } from '../command.js';
+
+function flags(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        root: { type: 'string' },
+        json: { type: 'boolean' },
+        'label-column': { type: 'string' },
+        'num-classes': { type: 'string' },
+      },
+    }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+export const analyzeCommand: Command = {
+  name: 'analyze',
+  summary: 'dataset statistics: version, fps, episodes, frames, cameras, tasks, label histogram',
+  help: `usage: vlreward analyze --root DIR [--json] [--label-column reward_bins] [--num-classes N]
+
+  --root DIR          LeRobot dataset root (v2.0, v2.1 or v3.0; env LEROBOT_ROOT)
+  --json              print one JSON object instead of the report
+  --label-column C    column holding the reward label         (default reward_bins)
+  --num-classes N     number of classes for the histogram     (default NUM_CLASSES, else inferred)`,
+  async run(argv) {
+    const v = flags(argv);
+    const root = v.root ?? process.env.LEROBOT_ROOT;
+    if (!root) throw new UsageError('--root DIR is required (or set LEROBOT_ROOT)');
+    const ncRaw = v['num-classes'] ?? process.env.NUM_CLASSES;
+    const numClasses = ncRaw === undefined || ncRaw === '' ? undefined : Number(ncRaw);
+    if (numClasses !== undefined && !(Number.isInteger(numClasses) && numClasses >= 1)) {
+      throw new UsageError(`--num-classes / NUM_CLASSES '${ncRaw}': expected a positive integer`);
+    }
+    const a = await analyze(root, {
+      ...(v['label-column'] ? { labelColumn: v['label-column'] } : {}),
+      ...(numClasses !== undefined ? { numClasses } : {}),
+    });
+    console.log(v.json ? JSON.stringify(a) : formatAnalysis(a));
+    return 0;
+  },
+};
