@@ -241,7 +241,13 @@ export class SafetensorsFile {
   }
   async read(name: string): Promise<TensorData> {
     const e = this.entry(name);
-    return entryToTensor(e, await this.readBytes(name), this.path);
+    if (e.dtype === undefined) {
+      throw new Error(`${this.path}: tensor '${name}': dtype ${e.safetensorsDtype} is not supported by vlreward`);
+    }
+    // Read straight into the tensor's own (aligned) storage: no intermediate copy.
+    const data = allocTyped(e.dtype, numel(e.dims));
+    await readFully(this.fh, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), e.byteOffset, `${this.path}: tensor '${name}'`);
+    return { dtype: e.dtype, dims: [...e.dims], data };
   }
   /** Read every tensor (or those `filter` keeps), in file order. */
   async readAll(filter?: (name: string) => boolean): Promise<Map<string, TensorData>> {
