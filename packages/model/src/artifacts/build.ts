@@ -145,9 +145,10 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
   const forward = (kind: GraphKind, training: boolean) => {
     const g = new Graph(`${name}.${kind}`);
     const recompute = new Set<Node>();
-    const src = new BoundParams(g, params, computeDType, loadFrozen);
+    const src = new BoundParams(g, params, loadFrozen);
     const masks: DropoutSpec[] = [];
     const ctx: ForwardContext = {
+      hasParam: (n) => src.has(n),
       training,
       computeDType,
       dropoutMask: (maskName, shape, p) => {
@@ -165,7 +166,7 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
         return out;
       },
     };
-    const out: ForwardOutputs = builder(g, src, ctx);
+    const out: ForwardOutputs = builder(g, src.source, ctx);
     checkForward(out, kind);
     dropout[kind] = masks;
     const paramNames = new Set(params.map((p) => p.name));

@@ -18,7 +18,6 @@ export type {
   LossScaleOptions,
   OptimizerOptions,
   ParamInfo,
-  ParamSource,
   ParamSpec,
   Precision,
 } from './types.js';

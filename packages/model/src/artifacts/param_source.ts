@@ -5,9 +5,10 @@
 // the masters to the compute dtype; gradients flow back through the Cast to
 // float32.
 import { cast, type DType, type Graph, type Tensor, type TensorData } from '@vlreward/graph';
-import type { ParamSource, ParamSpec } from './types.js';
+import type { ParamSource } from '../qwen3_vl/params.js';
+import type { ParamSpec } from './types.js';
 
-export class BoundParams implements ParamSource {
+export class BoundParams {
   private readonly specs = new Map<string, ParamSpec>();
   private readonly raw = new Map<string, Tensor>();
   private readonly seen = new Map<string, Tensor>();
@@ -15,7 +16,6 @@ export class BoundParams implements ParamSource {
   constructor(
     private readonly g: Graph,
     specs: readonly ParamSpec[],
-    private readonly computeDType: DType,
     private readonly loadFrozen: (spec: ParamSpec) => TensorData,
   ) {
     for (const s of specs) this.specs.set(s.name, s);
@@ -25,24 +25,34 @@ export class BoundParams implements ParamSource {
     return this.specs.has(name);
   }
 
-  get(name: string): Tensor {
-    const hit = this.seen.get(name);
-    if (hit) return hit;
+  /** The ParamSource handed to forward builders. */
+  readonly source: ParamSource = (name, dtype, shape) => this.get(name, dtype, shape);
+
+  /** Parameter `name` as `dtype` (a Cast of the stored tensor when the dtypes differ); `shape` must match the inventory. */
+  get(name: string, dtype: DType = 'float32', shape?: readonly number[]): Tensor {
     const spec = this.specs.get(name);
     if (!spec) {
       throw new Error(`ParamSource: unknown parameter '${name}' (the inventory has ${this.specs.size} parameters, e.g. ${[...this.specs.keys()].slice(0, 3).join(', ')})`);
     }
-    let t: Tensor;
-    if (spec.trainable) {
-      t = this.g.input(name, 'float32', spec.shape);
-    } else {
-      const value = this.loadFrozen(spec);
-      checkValue(spec, value);
-      t = this.g.initializer(name, value);
+    if (shape && (shape.length !== spec.shape.length || shape.some((d, i) => d !== spec.shape[i]))) {
+      throw new Error(`ParamSource: parameter '${name}' requested as [${shape.join(', ')}] but the inventory has [${spec.shape.join(', ')}]`);
     }
-    this.raw.set(name, t);
-    const out = t.dtype === this.computeDType ? t : cast(t, this.computeDType);
-    this.seen.set(name, out);
+    const key = `${name}|${dtype}`;
+    const hit = this.seen.get(key);
+    if (hit) return hit;
+    let t = this.raw.get(name);
+    if (!t) {
+      if (spec.trainable) {
+        t = this.g.input(name, 'float32', spec.shape);
+      } else {
+        const value = this.loadFrozen(spec);
+        checkValue(spec, value);
+        t = this.g.initializer(name, value);
+      }
+      this.raw.set(name, t);
+    }
+    const out = t.dtype === dtype ? t : cast(t, dtype);
+    this.seen.set(key, out);
     return out;
   }
 

@@ -106,10 +106,12 @@ export function toyParams(cfg: ToyConfig, mode: ToyMode, seed = 0): ParamSpec[] 
  * attention_mask [batch, seq] int64 (right padding), labels [batch] int64.
  */
 export function toyForward(cfg: ToyConfig): ForwardBuilder {
-  return (g, P, ctx) => {
+  const shapes = new Map(toyParams(cfg, 'lora').map((p) => [p.name, p.shape]));
+  return (g, params, ctx) => {
     const H = cfg.hidden;
     const D = H / cfg.heads;
     const dt = ctx.computeDType;
+    const P = { get: (name: string) => params(name, dt, shapes.get(name)!), has: (name: string) => ctx.hasParam(name) };
     const ids = g.input('input_ids', 'int64', ['batch', 'seq']);
     const am = g.input('attention_mask', 'int64', ['batch', 'seq']);
     const labels = g.input('labels', 'int64', ['batch']);

@@ -3,12 +3,9 @@
 // shape the generated graphs.
 import type { DType, Graph, Tensor, TensorData } from '@vlreward/graph';
 
-/** Where a forward builder gets its weights: graph inputs (trainable) or initializers (frozen). */
-export interface ParamSource {
-  /** The float tensor for parameter `name` (fp32 master weight, or its cast for compute). Throws for unknown names. */
-  get(name: string): Tensor;
-  has(name: string): boolean;
-}
+import type { ParamSource } from '../qwen3_vl/params.js';
+
+export type { ParamSource };
 
 /** One parameter of the model. */
 export interface ParamSpec {
@@ -24,6 +21,8 @@ export interface ParamSpec {
 }
 
 export interface ForwardContext {
+  /** Whether the inventory has parameter `name` (e.g. LoRA factors only in 'lora' mode). */
+  hasParam(name: string): boolean;
   /** True in the training and gradient graphs (dropout on), false in the eval graph. */
   readonly training: boolean;
   /** Activation dtype the builder should compute in ('float32' unless mixed precision). */
@@ -54,7 +53,12 @@ export interface ForwardOutputs {
   readonly extra?: Readonly<Record<string, Tensor>>;
 }
 
-/** Builds the forward pass into `g`: batch inputs via `g.input`, weights via `params`. */
+/**
+ * Builds the forward pass into `g`: batch inputs via `g.input`, weights via
+ * `params(name, dtype, shape)` (trainable → float32 graph input, frozen →
+ * initializer; a Cast when `dtype` differs from storage, which is how mixed
+ * precision reaches the builder).
+ */
 export type ForwardBuilder = (g: Graph, params: ParamSource, ctx: ForwardContext) => ForwardOutputs;
 
 export interface OptimizerOptions {

@@ -1,0 +1,196 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { TensorData } from '@vlreward/graph';
+import {
+  artifactsCacheKey,
+  buildArtifacts,
+  cachedArtifacts,
+  inventoryKey,
+  IO,
+  loadArtifacts,
+  saveArtifacts,
+  TOY_SMALL,
+  toyBatch,
+  toyForward,
+  toyParams,
+  TrainingSession,
+  type ToyConfig,
+  type ToyMode,
+} from '../src/artifacts/index.js';
+
+const SESSION = { intraOpThreads: 1, graphOptimizationLevel: 'basic' } as const;
+const tmp = mkdtempSync(join(tmpdir(), 'vlreward-artifacts-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function concatBatch(a: Record<string, TensorData>, b: Record<string, TensorData>): Record<string, TensorData> {
+  const out: Record<string, TensorData> = {};
+  for (const k of Object.keys(a)) {
+    const x = a[k]!;
+    const y = b[k]!;
+    const data = new (x.data.constructor as new (n: number) => BigInt64Array)(x.data.length + y.data.length);
+    data.set(x.data as BigInt64Array, 0);
+    data.set(y.data as BigInt64Array, x.data.length);
+    out[k] = { dtype: x.dtype, dims: [x.dims[0]! + y.dims[0]!, ...x.dims.slice(1)], data };
+  }
+  return out;
+}
+
+async function train(cfg: ToyConfig, mode: ToyMode, steps: number, lr: number) {
+  const params = toyParams(cfg, mode, 1);
+  const art = buildArtifacts(toyForward(cfg), params, { name: `toy-${mode}`, graphs: ['train', 'eval'], optimizer: { weightDecay: 0 } });
+  const s = await TrainingSession.create(art, SESSION);
+  const batch = toyBatch(cfg, 4, 8, 3);
+  const losses: number[] = [];
+  for (let i = 0; i < steps; i++) losses.push((await s.step(batch, lr)).loss);
+  return { s, art, params, batch, losses };
+}
+
+describe('training artifacts on a toy transformer', () => {
+  it('full fine-tuning overfits a small batch (one session run per step)', async () => {
+    const { s, losses, batch } = await train(TOY_SMALL, 'full', 40, 1e-2);
+    expect(losses[0]).toBeGreaterThan(0.5);
+    expect(losses.at(-1)).toBeLessThan(0.01);
+    const ev = await s.evaluate(batch);
+    expect((ev.loss.data as Float32Array)[0]).toBeLessThan(0.01);
+    await s.dispose();
+  });
+
+  it('LoRA mode overfits with frozen base weights left bit-identical', async () => {
+    const { s, art, losses, params } = await train(TOY_SMALL, 'lora', 60, 2e-2);
+    expect(losses.at(-1)).toBeLessThan(0.05);
+    // Frozen weights are initializers of the graphs, never graph inputs or outputs.
+    const g = art.graphs.train!;
+    const frozen = params.filter((p) => !p.trainable).map((p) => p.name);
+    expect(frozen.length).toBeGreaterThan(0);
+    for (const n of frozen) {
+      expect(g.initializers.has(n)).toBe(true);
+      expect(g.inputs.some((t) => t.name === n)).toBe(false);
+      expect(g.outputs.some((o) => o.name === IO.updated(n))).toBe(false);
+    }
+    const state = s.getTrainableState();
+    expect(Object.keys(state.params).sort()).toEqual(params.filter((p) => p.trainable).map((p) => p.name).sort());
+    // The stored initializer values equal a fresh copy of the initial values, bit for bit.
+    const again = toyParams(TOY_SMALL, 'lora', 1);
+    for (const n of frozen) {
+      const now = g.initializers.get(n)!.value.data;
+      const init = again.find((p) => p.name === n)!.init;
+      expect(Buffer.from(now.buffer, now.byteOffset, now.byteLength).equals(Buffer.from((typeof init === 'function' ? init() : init).data.buffer))).toBe(true);
+    }
+    await s.dispose();
+  });
+
+  it('two runs with the same seed give identical losses', async () => {
+    const a = await train(TOY_SMALL, 'lora', 5, 1e-2);
+    const b = await train(TOY_SMALL, 'lora', 5, 1e-2);
+    expect(b.losses).toEqual(a.losses);
+    await a.s.dispose();
+    await b.s.dispose();
+  });
+
+  it('accumulating 2 micro-batches equals one step on the concatenated batch', async () => {
+    const cfg = TOY_SMALL;
+    const params = toyParams(cfg, 'full', 2);
+    const art = buildArtifacts(toyForward(cfg), params, { name: 'toy-acc' });
+    const b1 = toyBatch(cfg, 2, 6, 10);
+    const b2 = toyBatch(cfg, 2, 6, 11);
+    const whole = await TrainingSession.create(art, SESSION);
+    const micro = await TrainingSession.create(art, SESSION);
+    for (let k = 0; k < 3; k++) {
+      const one = await whole.step(concatBatch(b1, b2), 5e-3);
+      const l1 = await micro.accumulate(b1);
+      const l2 = await micro.accumulate(b2);
+      const ap = await micro.apply(5e-3);
+      expect((l1.loss + l2.loss) / 2).toBeCloseTo(one.loss, 5);
+      expect(ap.gradNorm).toBeCloseTo(one.gradNorm, 4);
+      expect(ap.microBatches).toBe(2);
+    }
+    const sw = whole.getTrainableState();
+    const sm = micro.getTrainableState();
+    expect(sm.step).toBe(3);
+    let worst = 0;
+    for (const n of Object.keys(sw.params)) {
+      const x = sw.params[n]!.data as Float32Array;
+      const y = sm.params[n]!.data as Float32Array;
+      for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!));
+    }
+    expect(worst).toBeLessThan(1e-5);
+    await whole.dispose();
+    await micro.dispose();
+  });
+
+  it('resume: getTrainableState/setTrainableState continue the same loss curve', async () => {
+    const cfg = TOY_SMALL;
+    const params = toyParams(cfg, 'lora', 4);
+    const art = buildArtifacts(toyForward(cfg), params, { name: 'toy-resume', graphs: ['train'] });
+    const batch = toyBatch(cfg, 3, 7, 5);
+    const a = await TrainingSession.create(art, SESSION);
+    const ref: number[] = [];
+    for (let i = 0; i < 6; i++) ref.push((await a.step(batch, 1e-2)).loss);
+    const b = await TrainingSession.create(art, SESSION);
+    for (let i = 0; i < 3; i++) await b.step(batch, 1e-2);
+    const snap = JSON.parse(JSON.stringify(b.getTrainableState(), (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v)));
+    await b.dispose();
+    const revive = (rec: Record<string, { dtype: 'float32'; dims: number[]; data: number[] }>) =>
+      Object.fromEntries(Object.entries(rec).map(([k, t]) => [k, { dtype: t.dtype, dims: t.dims, data: Float32Array.from(t.data) }]));
+    const c = await TrainingSession.create(art, { ...SESSION, state: { step: snap.step, params: revive(snap.params), m: revive(snap.m), v: revive(snap.v) } });
+    expect(c.steps).toBe(3);
+    const rest: number[] = [];
+    for (let i = 0; i < 3; i++) rest.push((await c.step(batch, 1e-2)).loss);
+    expect(rest).toEqual(ref.slice(3));
+    await a.dispose();
+    await c.dispose();
+  });
+
+  it('saves artifacts (ONNX + shared external data), reloads them, and the disk cache is hit the second time', async () => {
+    const cfg = TOY_SMALL;
+    const params = toyParams(cfg, 'lora', 5);
+    // Frozen values come from loaders: the caller names them (here: the init seed).
+    expect(() => inventoryKey(params)).toThrow(/frozen parameter 'embed.weight' has a loader; pass weightsKey/);
+    const key = artifactsCacheKey({ builderVersion: 'toy-1', config: cfg, options: { mode: 'lora' }, inventory: inventoryKey(params, 'toy-seed-5') });
+    let builds = 0;
+    const build = () => {
+      builds++;
+      return buildArtifacts(toyForward(cfg), params, { name: 'toy-cache' });
+    };
+    const first = cachedArtifacts(tmp, key, build, { externalDataThreshold: 1024 });
+    const second = cachedArtifacts(tmp, key, build, { externalDataThreshold: 1024 });
+    expect(first.hit).toBe(false);
+    expect(second.hit).toBe(true);
+    expect(builds).toBe(1);
+    expect(second.saved.manifest.graphs).toEqual(['train', 'gradient', 'optimizer', 'eval']);
+    // One side file holds the frozen weights for the train, gradient and eval graphs.
+    expect(readdirSync(second.saved.dir).sort()).toEqual(['eval.onnx', 'gradient.onnx', 'manifest.json', 'optimizer.onnx', 'train.onnx', 'weights.data']);
+    const batch = toyBatch(cfg, 2, 5, 9);
+    const mem = await TrainingSession.create(first.built!, SESSION);
+    const disk = await TrainingSession.create(second.saved, { ...SESSION, params });
+    for (let i = 0; i < 3; i++) {
+      const x = await mem.step(batch, 1e-2);
+      const y = await disk.step(batch, 1e-2);
+      expect(y.loss).toBe(x.loss);
+    }
+    expect((await disk.evaluate(batch)).logits.data).toEqual((await mem.evaluate(batch)).logits.data);
+    await mem.dispose();
+    await disk.dispose();
+    expect(() => loadArtifacts(join(tmp, 'nope'))).toThrow(/no manifest.json/);
+    const other = artifactsCacheKey({ builderVersion: 'toy-1', config: { ...cfg, layers: 3 }, options: { mode: 'lora' }, inventory: inventoryKey(params, 'toy-seed-5') });
+    expect(other).not.toBe(key);
+    expect(inventoryKey(params, 'toy-seed-6')).not.toBe(inventoryKey(params, 'toy-seed-5'));
+  });
+
+  it('explicit save/load round trip works without the cache', async () => {
+    const cfg = TOY_SMALL;
+    const params = toyParams(cfg, 'full', 6);
+    const art = buildArtifacts(toyForward(cfg), params, { name: 'toy-save', graphs: ['eval'] });
+    const dir = join(tmp, 'explicit');
+    saveArtifacts(art, dir);
+    const loaded = loadArtifacts(dir);
+    expect(loaded.manifest.evalInputs.map((i) => i.name)).toEqual(['input_ids', 'attention_mask', 'labels']);
+    const s = await TrainingSession.create(loaded, { ...SESSION, params });
+    const out = await s.evaluate(toyBatch(cfg, 2, 4, 1));
+    expect(out.logits.dims).toEqual([2, cfg.classes]);
+    expect(out.pooled!.dims).toEqual([2, cfg.hidden]);
+    await s.dispose();
+  });
+});
