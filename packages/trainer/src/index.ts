@@ -53,3 +53,5 @@ export type {
 export { DataParallelSession, reduceGradients, shard } from './parallel/data_parallel.js';
 export type { DataParallelOptions } from './parallel/data_parallel.js';
 export type { GradientSession, Grads, WorkerFactoryModule } from './parallel/protocol.js';
+export { HEAD_BIAS, HEAD_WEIGHT, checkpointContents, modelStateFromCheckpoint, rewardCheckpointStore } from './checkpoints.js';
+export type { ModelTrainableState, RewardCheckpointOptions } from './checkpoints.js';
