@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 // Crash-safe directory replacement. A checkpoint is assembled in a hidden
 // sibling `.NAME.tmp-PID-RAND`, every file and the directory are fsynced, then
@@ -23,12 +23,21 @@ export interface Leftover {
 
 const LEFTOVER = /^\.(.+)\.(tmp|old|del)-(\d+)-[0-9a-f]+$/;
 
+/**
+ * Temp paths this process is writing right now. A leftover carrying our own PID
+ * but not listed here comes from an earlier process that had the same PID (common
+ * in containers, where a restarted trainer often gets the same PID), so it is dead.
+ */
+const ACTIVE = new Set<string>();
+
+// Absolute paths, so ACTIVE matches whatever form (relative/absolute) a later scan uses.
 function sibling(finalDir: string, kind: LeftoverKind): string {
-  return join(dirname(finalDir), `.${basename(finalDir)}.${kind}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const abs = resolve(finalDir);
+  return join(dirname(abs), `.${basename(abs)}.${kind}-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
+function pidAlive(pid: number, path: string): boolean {
+  if (pid === process.pid) return ACTIVE.has(path);
   try {
     process.kill(pid, 0);
     return true;
@@ -84,40 +93,52 @@ export async function writeDirAtomic<T>(finalDir: string, fill: (tmpDir: string)
   const parent = dirname(finalDir);
   await mkdir(parent, { recursive: true });
   const tmp = sibling(finalDir, 'tmp');
-  await mkdir(tmp);
-  let result: T;
-  try {
-    result = await fill(tmp);
-    await fsyncTree(tmp);
-  } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  ACTIVE.add(tmp);
   let old: string | undefined;
   try {
-    if (await pathExists(finalDir)) {
-      old = sibling(finalDir, 'old');
-      await rename(finalDir, old);
+    await mkdir(tmp);
+    let result: T;
+    try {
+      result = await fill(tmp);
+      await fsyncTree(tmp);
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      throw e;
     }
-    await rename(tmp, finalDir);
-    await fsyncDir(parent);
-  } catch (e) {
-    // Put the previous version back if it was moved aside.
-    if (old && !(await pathExists(finalDir))) await rename(old, finalDir).catch(() => undefined);
-    await rm(tmp, { recursive: true, force: true });
-    throw e;
+    try {
+      if (await pathExists(finalDir)) {
+        old = sibling(finalDir, 'old');
+        ACTIVE.add(old);
+        await rename(finalDir, old);
+      }
+      await rename(tmp, finalDir);
+      await fsyncDir(parent);
+    } catch (e) {
+      // Put the previous version back if it was moved aside.
+      if (old && !(await pathExists(finalDir))) await rename(old, finalDir).catch(() => undefined);
+      await rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
+    if (old) await rm(old, { recursive: true, force: true });
+    return result;
+  } finally {
+    ACTIVE.delete(tmp);
+    if (old) ACTIVE.delete(old);
   }
-  if (old) await rm(old, { recursive: true, force: true });
-  return result;
 }
 
 /** Remove a directory so that it is never seen half-deleted under its own name. */
 export async function removeDirAtomic(dir: string): Promise<void> {
   if (!(await pathExists(dir))) return;
   const del = sibling(dir, 'del');
-  await rename(dir, del);
-  await fsyncDir(dirname(dir));
-  await rm(del, { recursive: true, force: true });
+  ACTIVE.add(del);
+  try {
+    await rename(dir, del);
+    await fsyncDir(dirname(dir));
+    await rm(del, { recursive: true, force: true });
+  } finally {
+    ACTIVE.delete(del);
+  }
 }
 
 /** Leftovers of interrupted writes/replacements/removals in `parent`. */
@@ -128,7 +149,8 @@ export async function findLeftovers(parent: string): Promise<Leftover[]> {
     const m = LEFTOVER.exec(name);
     if (!m) continue;
     const pid = Number(m[3]);
-    out.push({ path: join(parent, name), target: m[1]!, kind: m[2] as LeftoverKind, pid, alive: pidAlive(pid) });
+    const path = join(resolve(parent), name);
+    out.push({ path, target: m[1]!, kind: m[2] as LeftoverKind, pid, alive: pidAlive(pid, path) });
   }
   return out;
 }

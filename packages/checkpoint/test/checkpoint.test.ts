@@ -261,6 +261,20 @@ describe('CheckpointManager', () => {
     expect(await findLeftovers(root)).toEqual([]);
   });
 
+  it('a leftover with this process\'s PID from an earlier process (PID reuse) counts as dead', async () => {
+    const root = join(dir, 'pidreuse');
+    await mkdir(join(root, `.checkpoint-3.tmp-${process.pid}-00ff`), { recursive: true });
+    const mgr = new CheckpointManager({ root });
+    expect(await mgr.leftovers()).toMatchObject([{ target: 'checkpoint-3', kind: 'tmp', pid: process.pid, alive: false }]);
+    expect((await mgr.recover()).removed).toHaveLength(1);
+    // While a write of this process is in flight, its temp dir is alive and recover() leaves it alone.
+    await writeDirAtomic(join(root, 'checkpoint-4'), async () => {
+      expect(await mgr.leftovers()).toMatchObject([{ target: 'checkpoint-4', alive: true }]);
+      expect(await mgr.recover()).toEqual({ removed: [], restored: [] });
+    });
+    expect(await mgr.leftovers()).toEqual([]);
+  });
+
   it('a crash between the two renames of a replacement is undone by recover()', async () => {
     const root = join(dir, 'swap');
     await saveCheckpoint(join(root, 'final'), loraContents(2));
