@@ -1,7 +1,10 @@
 import type { Tensor } from '../builder.js';
 import { add } from '../ops/Add.js';
+import { div } from '../ops/Div.js';
 import { erf } from '../ops/Erf.js';
+import { exp } from '../ops/Exp.js';
 import { mul } from '../ops/Mul.js';
+import { neg } from '../ops/Neg.js';
 import { sigmoid } from '../ops/Sigmoid.js';
 import { tanh } from '../ops/Tanh.js';
 
@@ -20,5 +23,9 @@ export function geluTanh(x: Tensor): Tensor {
 
 /** x·σ(x) (torch.nn.functional.silu) */
 export function silu(x: Tensor): Tensor {
+  // ORT 1.30's QuickGeluFusion rewrites x*Sigmoid(x) into com.microsoft.QuickGelu,
+  // which has only a float kernel: float64 graphs would fail to load. The
+  // same value written as x / (1 + e^-x) does not match the pattern.
+  if (x.dtype === 'float64') return div(x, add(exp(neg(x)), 1));
   return mul(x, sigmoid(x));
 }
