@@ -176,6 +176,17 @@ export async function loadCheckpoint(dir: string, options: LoadCheckpointOptions
   if (/^\.(.+)\.(tmp|old|del)-\d+-[0-9a-f]+$/.test(basename(dir))) {
     throw new CorruptCheckpointError(dir, ['this is a temporary directory of an interrupted checkpoint write, not a checkpoint']);
   }
+  if (!(await pathExists(join(dir, MANIFEST_NAME))) && (await pathExists(join(dir, ADAPTER_CONFIG_NAME)))) {
+    // A PEFT adapter folder (e.g. the Python seed's CKPT_DIR) is not an incomplete vlreward checkpoint, but it
+    // has no manifest to verify it against either: say how to read its parts instead of loading it unverified.
+    const torchHead = (await pathExists(join(dir, 'classifier.pt')))
+      ? "; its head classifier.pt is a torch pickle: convert it with safetensors.torch.save_file(torch.load('classifier.pt'), 'classifier.safetensors') and read it with readClassifierHead"
+      : '';
+    throw new CorruptCheckpointError(dir, [
+      `${MANIFEST_NAME} is missing (the checkpoint was never completed), or this is a PEFT adapter folder saved ` +
+        `outside vlreward (it looks like one): read that with readPeftAdapter(dir)${torchHead}`,
+    ]);
+  }
   const manifest = await verifyCheckpoint(dir, options.verify ?? 'sha256');
   const listed = new Set(manifest.files.map((f) => f.path));
   const need = (file: string): void => {

@@ -52,11 +52,12 @@ export async function writeClassifierHead(path: string, head: ClassifierHead): P
 /** Read a head file; metadata is optional (a plain torch-saved head works) but must agree with the shapes when present. */
 export async function readClassifierHead(path: string): Promise<LoadedClassifierHead> {
   const { tensors, metadata } = await readSafetensors(path);
-  const weight = tensors.get('classifier.weight');
-  const bias = tensors.get('classifier.bias');
+  // `weight`/`bias` is how the seed's `classifier.state_dict()` names them (its classifier.pt, converted).
+  const weight = tensors.get('classifier.weight') ?? tensors.get('weight');
+  const bias = tensors.get('classifier.bias') ?? tensors.get('bias');
   if (!weight || !bias) {
     throw new Error(
-      `${path}: expected tensors 'classifier.weight' and 'classifier.bias', found ${[...tensors.keys()].map((k) => `'${k}'`).join(', ') || 'none'}`,
+      `${path}: expected tensors 'classifier.weight' and 'classifier.bias' (or 'weight' and 'bias'), found ${[...tensors.keys()].map((k) => `'${k}'`).join(', ') || 'none'}`,
     );
   }
   let labels: string[] | undefined;

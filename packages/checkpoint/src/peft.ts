@@ -99,14 +99,18 @@ export const PEFT_LORA_DEFAULTS: Readonly<PeftLoraConfig> = Object.freeze({
   target_parameters: null,
 }) as PeftLoraConfig;
 
-/** The LoRA settings of the seed (`FINETUNE_MODE=lora`): r=16, alpha=32, dropout 0.05, attention + MLP projections. */
-export const SEED_LORA: Readonly<Pick<PeftLoraConfig, 'r' | 'lora_alpha' | 'lora_dropout' | 'bias'>> & {
+/**
+ * The LoRA settings of the seed (`FINETUNE_MODE=lora`): r=16, alpha=32, dropout
+ * 0.05, no bias, task_type CAUSAL_LM, attention + MLP projections of the text decoder.
+ */
+export const SEED_LORA: Readonly<Pick<PeftLoraConfig, 'r' | 'lora_alpha' | 'lora_dropout' | 'bias' | 'task_type'>> & {
   readonly target_modules: readonly string[];
 } = Object.freeze({
   r: 16,
   lora_alpha: 32,
   lora_dropout: 0.05,
   bias: 'none' as const,
+  task_type: 'CAUSAL_LM',
   target_modules: Object.freeze(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']),
 });
 

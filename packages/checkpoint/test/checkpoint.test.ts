@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, truncate, unlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,9 +10,11 @@ import {
   MANIFEST_NAME,
   findLeftovers,
   loadCheckpoint,
+  readPeftAdapter,
   saveCheckpoint,
   verifyCheckpoint,
   writeDirAtomic,
+  writePeftAdapter,
 } from '@vlreward/checkpoint';
 import { loraContents, makeProcessorDir, rand } from './helpers/fixtures.js';
 
@@ -164,6 +166,14 @@ describe('corrupt and partial checkpoints are detected and named', () => {
     await expect(loadCheckpoint(out)).rejects.toThrow(/classifier\.safetensors: missing \(manifest lists \d+ bytes\)/);
     await unlink(join(out, MANIFEST_NAME));
     await expect(loadCheckpoint(out)).rejects.toThrow(/vlreward\.json is missing \(the checkpoint was never completed\)/);
+  });
+
+  it('a PEFT adapter folder without a manifest (e.g. the Python seed) is refused with a hint, not loaded unverified', async () => {
+    const out = join(dir, 'seed-style');
+    await writePeftAdapter(out, loraContents(1).adapter!);
+    await writeFile(join(out, 'classifier.pt'), 'PK');
+    await expect(loadCheckpoint(out)).rejects.toThrow(/PEFT adapter folder saved outside vlreward \(it looks like one\): read that with readPeftAdapter.*classifier\.pt is a torch pickle/);
+    await expect(readPeftAdapter(out)).resolves.toBeDefined();
   });
 
   it('a half-written temp dir is refused by name, and a failed fill leaves nothing behind', async () => {

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors, tensorData, type TensorData } from '@vlreward/graph/io';
+import { readSafetensors, tensorData, writeSafetensors, type TensorData } from '@vlreward/graph/io';
 import {
   PEFT_LORA_DEFAULTS,
   SEED_LORA,
@@ -110,7 +110,7 @@ describe('PEFT adapter format', () => {
     expect(Object.keys(json)).toEqual(PEFT_0_17_1_KEYS); // sorted, as json.dumps(sort_keys=True)
     expect(json).toMatchObject({
       peft_type: 'LORA',
-      task_type: null,
+      task_type: 'CAUSAL_LM', // the seed's LoraConfig
       r: 16,
       lora_alpha: 32,
       lora_dropout: 0.05,
@@ -183,6 +183,16 @@ describe('classifier head', () => {
     expect(back.labels).toEqual(['fail', 'partial', 'success']);
     expect(back.weight.data).toEqual(h.weight.data);
     expect(back.bias.data).toEqual(h.bias.data);
+  });
+
+  it("reads the seed's state_dict naming (weight / bias) in bf16", async () => {
+    const p = join(dir, 'seed_head.safetensors');
+    const w = tensorData('bfloat16', [2, 4], new Uint16Array(8).fill(0x3f80));
+    const b = tensorData('bfloat16', [2], new Uint16Array(2));
+    await writeSafetensors(p, { weight: w, bias: b });
+    const h = await readClassifierHead(p);
+    expect(h).toMatchObject({ numClasses: 2, hiddenSize: 4 });
+    expect(h.weight.dtype).toBe('bfloat16');
   });
 
   it('names the shape problem', async () => {
