@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { add, Graph, matmul, ONNX_DTYPE, tensorData, type DType, type TensorData } from '@vlreward/graph';
 import { bf16ToFloat32, createSession, float32ToBf16, listProviders, ProviderUnavailableError } from '@vlreward/graph/runtime';
-import { serialize } from '../src/serialize.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { saveModel, serialize } from '../src/serialize.js';
 
 function linearGraph(): Graph {
   const g = new Graph('lin');
@@ -110,5 +113,25 @@ describe('runtime session', () => {
     const s = await createSession(linearGraph(), { inlineLimitBytes: 0 });
     const out = await s.run({ x: tensorData('float32', [1, 2], new Float32Array([1, 0])) });
     expect(Array.from(out.y!.data as Float32Array)).toEqual([1, 2]);
+  });
+
+  it('loads a saved model with bf16 inputs/outputs and bf16 external weights from its path', async () => {
+    // y = Cast<bf16>(x_f32 * Cast<f32>(w_bf16)) with w in the side file; x is a bf16 input.
+    const g = new Graph('bf16ext');
+    const x = g.input('x', 'bfloat16', [4]);
+    const w = g.initializer('w', tensorData('bfloat16', [4], new Uint16Array([0x3f80, 0x4000, 0x4040, 0xbf80])));
+    const f = (t: typeof x) => g.node('Cast', [t], { to: ONNX_DTYPE.float32 }, [{ dtype: 'float32', shape: [4] }])[0]!;
+    const [prod] = g.node('Mul', [f(x), f(w)], {}, [{ dtype: 'float32', shape: [4] }]);
+    const [y] = g.node('Cast', [prod!], { to: ONNX_DTYPE.bfloat16 }, [{ dtype: 'bfloat16', shape: [4] }]);
+    g.output(y!, 'y');
+    const dir = mkdtempSync(join(tmpdir(), 'vlr-bf16-'));
+    const saved = saveModel(g, dir, 'm.onnx', { externalData: { path: 'm.bin', thresholdBytes: 1 } });
+    expect(saved.dataBytes).toBe(8);
+    const s = await createSession(saved.modelPath);
+    expect(s.inputs).toEqual([{ name: 'x', dtype: 'bfloat16', shape: [4] }]);
+    const out = await s.run({ x: tensorData('bfloat16', [4], new Uint16Array([0x4000, 0x4000, 0x3f00, 0x4000])) });
+    // [2, 2, 0.5, 2] * [1, 2, 3, -1] = [2, 4, 1.5, -2]
+    expect(out.y!.dtype).toBe('bfloat16');
+    expect(Array.from(out.y!.data as Uint16Array)).toEqual([0x4000, 0x4080, 0x3fc0, 0xc000]);
   });
 });
