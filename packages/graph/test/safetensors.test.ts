@@ -277,6 +277,23 @@ describe('16-bit float conversion', () => {
     expect(floatToBf16Bits(-Infinity)).toBe(0xff80);
   });
 
+  it('the f32 → bf16 fast path agrees with floatToBf16Bits on every bf16 neighbourhood', () => {
+    // For each bf16 value: itself, the exact midpoint to the next one (ties to even), and just above it.
+    const vals: number[] = [];
+    const f = new Float32Array(1);
+    const u = new Uint32Array(f.buffer);
+    for (let b = 0; b < 0x10000; b += 7) {
+      for (const low of [0, 0x7fff, 0x8000, 0x8001]) {
+        u[0] = ((b << 16) | low) >>> 0;
+        vals.push(f[0]!);
+      }
+    }
+    const t = tensorData('float32', [vals.length], Float32Array.from(vals));
+    const fast = castTensorData(t, 'bfloat16').data as Uint16Array;
+    const bad = vals.filter((v, i) => (Number.isNaN(v) ? !Number.isNaN(bf16BitsToFloat(fast[i]!)) : fast[i] !== floatToBf16Bits(v)));
+    expect(bad).toEqual([]);
+  });
+
   it('castTensorData / toFloat32 convert between dtypes', () => {
     const x = tensorData('float32', [4], Float32Array.from([1.5, -2.25, 3, 0.1]));
     const bf = castTensorData(x, 'bfloat16');

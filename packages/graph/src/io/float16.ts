@@ -73,7 +73,8 @@ export function toFloat32(t: TensorData): Float32Array {
       return out;
     case 'bfloat16': {
       const s = src as Uint16Array;
-      const o = new Uint32Array(out.buffer);
+      // Int32 view: `s << 16` is already an int32, so the store needs no conversion.
+      const o = new Int32Array(out.buffer);
       for (let i = 0; i < n; i++) o[i] = s[i]! << 16;
       return out;
     }
@@ -124,7 +125,16 @@ export function castTensorData(t: TensorData, dtype: DType): TensorData {
   switch (dtype) {
     case 'bfloat16': {
       const o = out as Uint16Array;
-      for (let i = 0; i < n; i++) o[i] = floatToBf16Bits(readNumber(t, i));
+      if (t.dtype === 'float32') {
+        // Hot path (fp32 master weights → bf16 files): floatToBf16Bits inlined on the raw bits.
+        const u = new Uint32Array(t.data.buffer, t.data.byteOffset, n);
+        for (let i = 0; i < n; i++) {
+          const x = u[i]!;
+          o[i] = (x & 0x7f800000) === 0x7f800000 && (x & 0x007fffff) !== 0 ? (x >>> 16) | 0x0040 : (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+        }
+      } else {
+        for (let i = 0; i < n; i++) o[i] = floatToBf16Bits(readNumber(t, i));
+      }
       break;
     }
     case 'float16': {
