@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +123,49 @@ describe('safetensors round trip', () => {
       expect(() => f.entry('nope')).toThrow(/no tensor named 'nope'/);
     } finally {
       await f.close();
+    }
+  });
+});
+
+// An independent reader (Python + numpy, following the format description) checks what we write.
+const PY_READER = `
+import json, struct, sys
+import numpy as np
+raw = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', raw[:8])[0]
+assert n % 8 == 0, 'header not 8-aligned'
+head = json.loads(raw[8:8 + n])
+meta = head.pop('__metadata__', {})
+dt = {'F32': '<f4', 'F64': '<f8', 'I64': '<i8', 'I32': '<i4', 'I8': 'i1', 'U8': 'u1', 'BOOL': '?', 'F16': '<f2', 'BF16': '<u2'}
+out = {'metadata': meta, 'tensors': {}}
+end = 0
+for name, e in sorted(head.items(), key=lambda kv: kv[1]['data_offsets'][0]):
+    b, f = e['data_offsets']
+    assert b == end, name
+    end = f
+    a = np.frombuffer(raw[8 + n + b:8 + n + f], dtype=dt[e['dtype']]).reshape(e['shape'])
+    out['tensors'][name] = {'dtype': e['dtype'], 'shape': list(a.shape), 'sum': float(a.astype(np.float64).sum())}
+assert 8 + n + end == len(raw), 'trailing bytes'
+print(json.dumps(out))
+`;
+
+describe('files written here read back in Python', () => {
+  const py = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
+  it.skipIf(py.status !== 0)('an independent numpy reader sees the same dtypes, shapes and values', async () => {
+    const path = join(dir, 'py.safetensors');
+    const src = sample();
+    await writeSafetensors(path, src, { format: 'pt' });
+    const r = spawnSync('python3', ['-c', PY_READER, path], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const got = JSON.parse(r.stdout) as { metadata: Record<string, string>; tensors: Record<string, { dtype: string; shape: number[]; sum: number }> };
+    expect(got.metadata).toEqual({ format: 'pt' });
+    for (const [name, t] of src) {
+      const g = got.tensors[name]!;
+      expect(g.shape, name).toEqual([...t.dims]);
+      let sum = 0;
+      for (let i = 0; i < t.data.length; i++) sum += Number(t.data[i]!);
+      if (t.dtype === 'float16' || t.dtype === 'bfloat16') continue; // raw bits summed differently
+      expect(g.sum, name).toBeCloseTo(sum, 0);
     }
   });
 });
