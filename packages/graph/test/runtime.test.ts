@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { add, Graph, matmul, ONNX_DTYPE, tensorData, type DType, type TensorData } from '@vlreward/graph';
 import { bf16ToFloat32, createSession, float32ToBf16, listProviders, ProviderUnavailableError } from '@vlreward/graph/runtime';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveModel, serialize } from '../src/serialize.js';
@@ -133,5 +133,13 @@ describe('runtime session', () => {
     // [2, 2, 0.5, 2] * [1, 2, 3, -1] = [2, 4, 1.5, -2]
     expect(out.y!.dtype).toBe('bfloat16');
     expect(Array.from(out.y!.data as Uint16Array)).toEqual([0x4000, 0x4080, 0x3fc0, 0xc000]);
+  });
+
+  it('writes an ORT profile when asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vlr-prof-'));
+    const s = await createSession(linearGraph(), { enableProfiling: true, profileFilePrefix: join(dir, 'prof'), logSeverity: 'fatal' });
+    await s.run({ x: tensorData('float32', [1, 2], new Float32Array([1, 1])) });
+    s.endProfiling();
+    expect(readdirSync(dir).some((f) => f.startsWith('prof') && f.endsWith('.json'))).toBe(true);
   });
 });

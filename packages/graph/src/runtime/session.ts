@@ -34,7 +34,7 @@ export declare namespace Session {
     readonly interOpThreads?: number;
     /** ORT graph rewrites (default 'all'). */
     readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
-    /** Write an ORT profile (JSON) with this prefix; `session.endProfiling()` returns its path. */
+    /** Write an ORT profile (chrome-trace JSON, `<profileFilePrefix>_<date>.json` in the cwd); `session.endProfiling()` flushes it. */
     readonly enableProfiling?: boolean;
     readonly profileFilePrefix?: string;
     /** ORT log level (default 'error', so ORT's warnings do not flood training logs). */
@@ -138,7 +138,7 @@ export class InferenceSession {
     return out;
   }
 
-  /** Stop profiling; returns the profile file ORT wrote. */
+  /** Stop profiling and flush the profile file ORT writes. */
   endProfiling(): void {
     this.ortSession.endProfiling();
   }
