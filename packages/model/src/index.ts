@@ -96,3 +96,5 @@ export type {
   TrainingArtifacts,
   TrainingSessionOptions,
 } from './artifacts/index.js';
+export { buildTrainingArtifacts, checkFixtureGradients, GRAD_TOLERANCE, QWEN3VL_ARTIFACTS_VERSION, qwen3VLArtifactsKey, qwen3VLForwardBuilder, qwen3VLParamSpecs } from './artifacts/index.js';
+export type { FinetuneMode, GradientCheckOptions, GradientReport, Qwen3VLTrainingOptions } from './artifacts/index.js';

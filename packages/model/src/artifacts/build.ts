@@ -56,6 +56,7 @@ export interface ArtifactManifest {
   readonly optimizer: Required<{ [K in keyof OptimizerOptions]: Exclude<OptimizerOptions[K], undefined> }>;
   readonly lossScale: Required<LossScaleOptions>;
   readonly checkpointing: boolean;
+  readonly recomputePrefixes: readonly string[];
   /** Every parameter, trainable and frozen, in inventory order. */
   readonly params: readonly ParamInfo[];
   /** Batch inputs of the train and gradient graphs (labels included). */
@@ -198,7 +199,9 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
     }
     // Activation checkpointing: nodes built inside ctx.checkpoint regions are
     // re-emitted in the backward pass (autodiff's recompute).
-    let grads = grad(loss, wrt, recompute.size ? { recompute: (n) => recompute.has(n) } : {});
+    const prefixes = checkpointing ? (options.recomputePrefixes ?? []) : [];
+    const marked = recompute.size > 0 || prefixes.length > 0;
+    let grads = grad(loss, wrt, marked ? { recompute: (n) => recompute.has(n) || prefixes.some((p) => n.name.startsWith(p)) } : {});
     let foundInf: Tensor | undefined;
     if (scale) ({ grads, foundInf } = unscaleGrads(grads, scale));
     return { grads, scale, foundInf };
@@ -299,6 +302,7 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
     optimizer,
     lossScale,
     checkpointing,
+    recomputePrefixes: [...(options.recomputePrefixes ?? [])],
     params: params.map((p) => ({
       name: p.name,
       shape: [...p.shape],

@@ -115,6 +115,27 @@ export class TrainingSession {
     return { loss: readScalar(out[IO.loss]!), logits: host(out[IO.logits]!, 'logits') };
   }
 
+  /**
+   * d loss / d param for every trainable parameter on one batch, with the
+   * current values, through the gradient graph; the training state and any
+   * pending accumulation are untouched (gradient checks, diagnostics).
+   */
+  async computeGradients(batch: Readonly<Record<string, TensorData>>): Promise<{ loss: number; logits: TensorData; grads: Record<string, TensorData> }> {
+    const sess = await this.session('gradient');
+    const feeds: Feeds = { ...batch };
+    for (const p of this.manifest.params) {
+      if (!p.trainable) continue;
+      feeds[p.name] = this.state.get(p.name)!;
+      feeds[IO.acc(p.name)] = toOrtTensor(zeros('float32', p.shape));
+    }
+    if (this.manifest.lossScaling) feeds[IO.lossScale] = scalarOrt(1);
+    this.addDropout(feeds, batch, 'gradient', 0);
+    const out = await sess.runOrt(feeds);
+    const grads: Record<string, TensorData> = {};
+    for (const name of this.trainable) grads[name] = host(out[IO.updated(IO.acc(name))]!, name);
+    return { loss: readScalar(out[IO.loss]!), logits: host(out[IO.logits]!, 'logits'), grads };
+  }
+
   /** Apply one optimizer step with the mean of the accumulated gradients, then clear them. */
   async apply(lr: number): Promise<{ gradNorm: number; skipped: boolean; microBatches: number }> {
     if (!this.acc || this.micro === 0) throw new Error('TrainingSession.apply: no accumulated gradients; call accumulate(batch) first');

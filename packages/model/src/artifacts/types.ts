@@ -88,8 +88,13 @@ export interface ArtifactOptions {
    */
   readonly precision?: Precision;
   readonly lossScale?: LossScaleOptions;
-  /** Recompute activations of `ctx.checkpoint` regions in the backward pass. */
+  /**
+   * Activation checkpointing: recompute activations of `ctx.checkpoint`
+   * regions in the backward pass instead of keeping them.
+   */
   readonly checkpointing?: boolean;
+  /** With `checkpointing`, also recompute nodes whose names start with one of these scope prefixes (e.g. 'language_model.layers.'). */
+  readonly recomputePrefixes?: readonly string[];
   /** Initializers at least this large go to external data files when saved (bytes, default 1 MiB). */
   readonly externalDataThreshold?: number;
 }

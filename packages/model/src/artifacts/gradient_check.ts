@@ -1,0 +1,170 @@
+// Gradient parity against a golden fixture folder (../shared/fixtures
+// format): `grad.*` (full fine-tuning, every base param trainable) and
+// `lora.grad.*` (LoRA attached, base frozen, head trainable) computed with
+// the training artifacts' gradient graph and compared with the README's
+// fp32 gradient tolerances. `vlreward fixture check` calls this after the
+// forward checks.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSafetensors, readSafetensors, type TensorData } from '@vlreward/graph';
+import { compareTensors, type TensorCheck, type Tolerance } from '../fixture_check.js';
+import { parseAdapterConfig, type LoraConfig } from '../lora/config.js';
+import { parseQwen3VLConfig } from '../qwen3_vl/config.js';
+import { prepareQwen3VLInputs, type Qwen3VLBatch } from '../qwen3_vl/host_inputs.js';
+import { loadQwen3VLWeights } from '../qwen3_vl/weights.js';
+import { buildTrainingArtifacts, type FinetuneMode } from './qwen3_vl.js';
+import { TrainingSession } from './session.js';
+
+/** The fixture README's fp32 gradient tolerance for an independent implementation. */
+export const GRAD_TOLERANCE: Tolerance = { atol: 1e-5, rtol: 1e-3 };
+
+export interface GradientReport {
+  readonly dir: string;
+  /** Every `grad.*` / `lora.grad.*` tensor of the fixture, plus the two losses. */
+  readonly checks: TensorCheck[];
+  readonly skipped: { name: string; reason: string }[];
+  readonly ok: boolean;
+  /** Largest normwise relative error (max|d| / max|ref|) over the gradient tensors. */
+  readonly worstRelative: number;
+}
+
+export interface GradientCheckOptions {
+  readonly threads?: number;
+  /** Which passes to run (default both that the fixture has). */
+  readonly modes?: readonly FinetuneMode[];
+}
+
+const EMBED = 'model.language_model.embed_tokens.weight';
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Compute every gradient the fixture stores with the training graphs and compare. */
+export async function checkFixtureGradients(dir: string, opts: GradientCheckOptions = {}): Promise<GradientReport> {
+  const need = (f: string): string => {
+    const p = join(dir, f);
+    if (!existsSync(p)) throw new Error(`${dir}: missing ${f} (gradient checks need config.json, model.safetensors, head.safetensors, inputs.safetensors, outputs.safetensors)`);
+    return p;
+  };
+  const config = parseQwen3VLConfig(readJson(need('config.json')), join(dir, 'config.json'));
+  const inputs = (await readSafetensors(need('inputs.safetensors'))).tensors;
+  const out = await openSafetensors(need('outputs.safetensors'));
+  const inp = (n: string): TensorData => {
+    const t = inputs.get(n);
+    if (!t) throw new Error(`${dir}/inputs.safetensors: missing '${n}'`);
+    return t;
+  };
+  const batch: Qwen3VLBatch = {
+    inputIds: inp('input_ids'),
+    attentionMask: inp('attention_mask'),
+    labels: inp('labels'),
+    ...(inputs.has('pixel_values') ? { pixelValues: inp('pixel_values'), imageGridThw: inp('image_grid_thw') } : {}),
+  };
+  const weights = await loadQwen3VLWeights(dir, config);
+  for (const [k, v] of (await readSafetensors(need('head.safetensors'))).tensors) weights.set(k, v);
+  const numClasses = weights.get('classifier.weight')!.dims[0]!;
+  let lora: LoraConfig | null = null;
+  if (existsSync(join(dir, 'lora.safetensors')) && existsSync(join(dir, 'adapter_config.json'))) {
+    lora = parseAdapterConfig(readJson(join(dir, 'adapter_config.json')), join(dir, 'adapter_config.json'));
+    for (const [k, v] of (await readSafetensors(join(dir, 'lora.safetensors'))).tensors) weights.set(k, v);
+  }
+  const vision = batch.pixelValues !== undefined;
+  const prepared = prepareQwen3VLInputs(config, batch, { labels: true, numClasses, vision });
+
+  const checks: TensorCheck[] = [];
+  const skipped: { name: string; reason: string }[] = [];
+  const names = out.names;
+  const modes = opts.modes ?? (['full', 'lora'] as const);
+
+  for (const mode of modes) {
+    const prefix = mode === 'full' ? 'grad.' : 'lora.grad.';
+    const wanted = names.filter((n) => n.startsWith(prefix));
+    if (wanted.length === 0) continue;
+    if (mode === 'lora' && !lora) {
+      for (const n of wanted) skipped.push({ name: n, reason: 'no lora.safetensors / adapter_config.json' });
+      continue;
+    }
+    const art = buildTrainingArtifacts(config, {
+      mode,
+      ...(lora ? { lora } : {}),
+      numClasses,
+      weights,
+      vision,
+      graphs: ['gradient'],
+      name: `fixture.${mode}`,
+    });
+    const session = await TrainingSession.create(art, { intraOpThreads: opts.threads ?? 1 });
+    try {
+      const feeds: Record<string, TensorData> = {};
+      for (const i of art.manifest.batchInputs) feeds[i.name] = prepared.feeds[i.name]!;
+      const res = await session.computeGradients(feeds);
+      const lossName = mode === 'full' ? 'loss' : 'lora.loss';
+      if (names.includes(lossName)) {
+        checks.push(compareTensors(lossName, { dtype: 'float32', dims: [], data: Float32Array.of(res.loss) }, await out.read(lossName), undefined, { atol: 1e-5, rtol: 0 }));
+      }
+      for (const n of wanted) {
+        const param = n.slice(prefix.length);
+        if (param === `${EMBED}.rows`) continue;
+        if (param === `${EMBED}.values`) {
+          checks.push(...embedChecks(n, res.grads[EMBED], await out.read(`${prefix}${EMBED}.rows`), await out.read(n)));
+          continue;
+        }
+        const got = res.grads[param];
+        if (!got) {
+          skipped.push({ name: n, reason: `'${param}' is not trainable in ${mode} mode` });
+          continue;
+        }
+        checks.push(compareTensors(n, got, await out.read(n), undefined, GRAD_TOLERANCE));
+      }
+    } finally {
+      await session.dispose();
+    }
+  }
+  await out.close();
+  const grads = checks.filter((c) => c.name.includes('grad.'));
+  return {
+    dir,
+    checks,
+    skipped,
+    ok: checks.length > 0 && checks.every((c) => c.ok),
+    worstRelative: grads.reduce((a, c) => Math.max(a, c.maxRel), 0),
+  };
+}
+
+/** The embedding gradient is stored sparse: listed rows must match, every other row must be exactly 0. */
+function embedChecks(name: string, got: TensorData | undefined, rows: TensorData, values: TensorData): TensorCheck[] {
+  if (!got) return [compareTensors(name, { dtype: 'float32', dims: [0], data: new Float32Array(0) }, values)];
+  const H = got.dims[1]!;
+  const idx = Array.from(rows.data as BigInt64Array, Number);
+  const g = got.data as Float32Array;
+  const picked = new Float32Array(idx.length * H);
+  idx.forEach((r, i) => picked.set(g.subarray(r * H, (r + 1) * H), i * H));
+  const listed = new Set(idx);
+  let strayMax = 0;
+  let stray = 0;
+  for (let r = 0; r < got.dims[0]!; r++) {
+    if (listed.has(r)) continue;
+    for (let j = 0; j < H; j++) {
+      const x = Math.abs(g[r * H + j]!);
+      if (x > 0) stray++;
+      strayMax = Math.max(strayMax, x);
+    }
+  }
+  const rowsCheck = compareTensors(name, { dtype: 'float32', dims: [idx.length, H], data: picked }, values, undefined, GRAD_TOLERANCE);
+  const zeroCheck: TensorCheck = {
+    name: name.replace(/\.values$/, '.other_rows_zero'),
+    shape: [got.dims[0]! - idx.length, H],
+    maxAbs: strayMax,
+    maxRel: strayMax,
+    worstRatio: stray === 0 ? 0 : Infinity,
+    tol: { atol: 0, rtol: 0 },
+    ok: stray === 0,
+    compared: (got.dims[0]! - idx.length) * H,
+  };
+  return [rowsCheck, zeroCheck];
+}
