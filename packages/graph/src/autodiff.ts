@@ -11,7 +11,10 @@ import { scalar } from './ops/Constant.js';
 import { isStopGradient } from './ops/Identity.js';
 import { getOpDef, zerosLike } from './ops/index.js';
 import type { OpDef } from './ops/op.js';
+import { equal } from './ops/Equal.js';
+import { reduceMax } from './ops/ReduceMax.js';
 import { reduceSum } from './ops/ReduceSum.js';
+import { where } from './ops/Where.js';
 import { reshape } from './ops/Reshape.js';
 import { squeeze } from './ops/Squeeze.js';
 
@@ -79,8 +82,9 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], options: GradOptions 
       );
     }
     const needs = node.inputs.map((t, i) => t !== null && needed.has(t) && fromWrt.has(t) && diffEdge(node, i, def));
-    const inputs = node.inputs.map((t) => (t ? saved(t) : null));
-    const outputs = node.outputs.map(saved);
+    const dep = dys.find((d) => d !== null) ?? null;
+    const inputs = node.inputs.map((t) => (t ? saved(t, dep) : null));
+    const outputs = node.outputs.map((t) => saved(t, dep));
     const result = g.scope(`grad/${node.name}`, () => def.grad({ graph: g, node, inputs, outputs, dys, needs }));
     node.inputs.forEach((x, i) => {
       const gi = result[i];
@@ -167,20 +171,52 @@ function nameGrad(w: Tensor, t: Tensor): Tensor {
  * Maps a forward tensor to what the backward pass should read: itself, or a
  * recomputed copy when its producer is marked for recomputation. Copies are
  * made lazily and once; unmarked producers are the block boundaries.
+ *
+ * Two ORT behaviours shape this. Its common-subexpression elimination would
+ * merge a copy with its original (undoing the recompute), and nothing would
+ * stop it from running the copy right after the forward pass (keeping the
+ * activation alive anyway). So each activation entering a recomputed block
+ * is passed through Where(c, t, t) with c computed from the incoming
+ * gradient `dep`: the value is t whatever c is (NaN gradients included), but
+ * the copy now differs from the original and cannot start before the
+ * backward pass reaches the block. Gated are float tensors made by
+ * non-Constant nodes and float graph inputs with a symbolic dim
+ * (activations); static graph inputs (weights) are read directly.
  */
-function recomputer(g: Graph, spec: GradOptions['recompute']): (t: Tensor) => Tensor {
+function recomputer(g: Graph, spec: GradOptions['recompute']): (t: Tensor, dep: Tensor | null) => Tensor {
   if (!spec) return (t) => t;
   const marked =
     typeof spec === 'function'
       ? spec
       : (node: Node) => spec.some((p) => node.name === p || node.name.startsWith(`${p}/`));
+  const recomputable = (node: Node | null): node is Node =>
+    node !== null && node.opType !== 'Constant' && marked(node) && !getOpDef(node.opType, node.domain)?.nondeterministic;
   const copies = new Map<Tensor, Tensor>();
-  const map = (t: Tensor): Tensor => {
+  const conds = new Map<Tensor, Tensor>();
+  const gates = new Map<Tensor, Map<Tensor, Tensor>>();
+  const gate = (t: Tensor, dep: Tensor | null): Tensor => {
+    const activation = t.producer ? t.producer.opType !== 'Constant' : t.shape.some((d) => typeof d === 'string');
+    // Float only: ORT has no bool Where kernel, and masks/ids are small.
+    if (!dep || !activation || !isFloat(t.dtype)) return t;
+    let byDep = gates.get(dep);
+    if (!byDep) gates.set(dep, (byDep = new Map()));
+    let gt = byDep.get(t);
+    if (!gt) {
+      let c = conds.get(dep);
+      if (!c) {
+        const r = reduceMax(dep, [], false);
+        conds.set(dep, (c = equal(r, r)));
+      }
+      byDep.set(t, (gt = where(c, t, t)));
+    }
+    return gt;
+  };
+  const map = (t: Tensor, dep: Tensor | null): Tensor => {
     const node = t.producer;
-    if (!node || node.opType === 'Constant' || !marked(node) || getOpDef(node.opType, node.domain)?.nondeterministic) return t;
+    if (!recomputable(node)) return t;
     const hit = copies.get(t);
     if (hit) return hit;
-    const inputs = node.inputs.map((x) => (x ? map(x) : null));
+    const inputs = node.inputs.map((x) => (x ? (recomputable(x.producer) ? map(x, dep) : gate(x, dep)) : null));
     const outs = g.node(node.opType, inputs, node.attrs, node.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape })), {
       name: `recompute/${node.name}`,
       domain: node.domain,

@@ -170,3 +170,36 @@ describe('grad: recompute (activation checkpointing)', () => {
     });
   });
 });
+
+describe('grad: recompute survives ORT graph optimization', () => {
+  it('keeps both the forward block and its backward copy after ORT CSE (session level "all")', async () => {
+    const { ort } = await import('@vlreward/graph/runtime');
+    const { serialize, decodeModel } = await import('../src/serialize.js');
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const g = new G.Graph('t');
+    const x = g.input('x', 'float32', ['B', 4]);
+    const w = g.input('w', 'float32', [4, 4]);
+    let h = x;
+    for (let i = 0; i < 2; i++) h = g.scope(`layers.${i}`, () => G.tanh(G.matmul(G.sigmoid(h), w)));
+    const loss = G.reduceSum(h, [], false);
+    g.output(loss, 'loss');
+    g.output(G.grad(loss, [w], { recompute: ['layers.0', 'layers.1'] })[0]!);
+    const dir = mkdtempSync(join(tmpdir(), 'vlreward-cse-'));
+    try {
+      const path = join(dir, 'opt.onnx');
+      const s = await ort.InferenceSession.create(serialize(g), { graphOptimizationLevel: 'all', optimizedModelFilePath: path });
+      await s.release();
+      const names = decodeModel(readFileSync(path)).graph!.node!.map((n) => String(n.name));
+      for (const op of ['Sigmoid', 'Tanh']) {
+        for (const layer of ['layers.0', 'layers.1']) {
+          expect(names).toContain(`${layer}/${op}`);
+          expect(names).toContain(`recompute/${layer}/${op}`);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
