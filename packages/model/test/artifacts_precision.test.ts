@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { buildArtifacts, TOY_SMALL, toyBatch, toyForward, toyParams, TrainingSession, type BuildOptions } from '../src/artifacts/index.js';
+
+const SESSION = { intraOpThreads: 1 } as const;
+const batch = toyBatch(TOY_SMALL, 4, 8, 3);
+
+async function run(opts: BuildOptions, steps: number, lr = 1e-2) {
+  const params = toyParams(TOY_SMALL, 'lora', 1);
+  const art = buildArtifacts(toyForward(TOY_SMALL), params, { graphs: ['train'], ...opts });
+  const s = await TrainingSession.create(art, SESSION);
+  const res = [];
+  for (let i = 0; i < steps; i++) res.push(await s.step(batch, lr));
+  return { art, s, params, res };
+}
+
+describe('mixed precision and loss scaling', () => {
+  it('fp16: float32 master weights, every MatMul in float16, dynamic loss scale; tracks the fp32 run', async () => {
+    const fp32 = await run({}, 6);
+    const fp16 = await run({ precision: 'fp16' }, 6);
+    const g = fp16.art.graphs.train!;
+    const mm = g.nodes.filter((n) => n.opType === 'MatMul' && !n.name.startsWith('grad/'));
+    expect(mm.length).toBeGreaterThan(0);
+    expect(mm.every((n) => n.inputs.every((t) => t!.dtype === 'float16'))).toBe(true);
+    for (const p of fp16.params.filter((q) => q.trainable)) expect(g.inputs.find((t) => t.name === p.name)!.dtype).toBe('float32');
+    const st = fp16.s.getTrainableState();
+    expect(st.lossScale).toEqual({ scale: 65536, growthTracker: 6 });
+    expect(Object.values(st.m).every((t) => t.dtype === 'float32')).toBe(true);
+    fp16.res.forEach((r, i) => {
+      expect(r.skipped).toBe(false);
+      expect(Math.abs(r.loss - fp32.res[i]!.loss)).toBeLessThan(2e-2);
+    });
+    expect(fp16.res.at(-1)!.loss).toBeLessThan(fp16.res[0]!.loss * 0.6);
+    await fp32.s.dispose();
+    await fp16.s.dispose();
+  });
+
+  it('bf16 builds a graph computing in bfloat16 (the CPU provider lacks bf16 kernels; GPU providers run it)', () => {
+    const art = buildArtifacts(toyForward(TOY_SMALL), toyParams(TOY_SMALL, 'full', 1), { precision: 'bf16', graphs: ['train'] });
+    const mm = art.graphs.train!.nodes.filter((n) => n.opType === 'MatMul' && !n.name.startsWith('grad/'));
+    expect(mm.every((n) => n.inputs.every((t) => t!.dtype === 'bfloat16'))).toBe(true);
+    expect(art.manifest.lossScaling).toBe(false);
+    expect(art.manifest.computeDType).toBe('bfloat16');
+  });
+
+  it('loss scaling (fp32 compute, power-of-two scale) matches no scaling to fp32 rounding', async () => {
+    const plain = await run({}, 5);
+    const scaled = await run({ lossScaling: true, lossScale: { initScale: 1024 } }, 5);
+    // Scaling by 2^k commutes with every rounding; ORT's fused kernels reorder a few sums (≤ 1 ulp seen).
+    scaled.res.forEach((r, i) => {
+      expect(r.loss).toBeCloseTo(plain.res[i]!.loss, 6);
+      expect(r.gradNorm).toBeCloseTo(plain.res[i]!.gradNorm, 5);
+    });
+    await plain.s.dispose();
+    await scaled.s.dispose();
+  });
+
+  it('fp16 overflow (scale 2^24) skips the step bit-exactly (params, moments, step count) and backs off', async () => {
+    const params = toyParams(TOY_SMALL, 'lora', 1);
+    const art = buildArtifacts(toyForward(TOY_SMALL), params, { graphs: ['train'], precision: 'fp16', lossScale: { initScale: 2 ** 24 } });
+    const s = await TrainingSession.create(art, SESSION);
+    const before = s.getTrainableState();
+    const first = await s.step(batch, 1e-2);
+    expect(first.skipped).toBe(true);
+    const after = s.getTrainableState();
+    expect(after.step).toBe(0);
+    expect(after.lossScale).toEqual({ scale: 2 ** 23, growthTracker: 0 });
+    for (const k of Object.keys(before.params)) {
+      expect(after.params[k]!.data).toEqual(before.params[k]!.data);
+      expect(after.m[k]!.data).toEqual(before.m[k]!.data);
+    }
+    let skips = 1;
+    while ((await s.step(batch, 1e-2)).skipped) skips++;
+    expect(s.steps).toBe(1);
+    expect(s.getTrainableState().lossScale!.scale).toBe(2 ** (24 - skips));
+    await s.dispose();
+  });
+
+  it('activation checkpointing recomputes blocks in the backward pass and gives the same losses', async () => {
+    const plain = await run({}, 4);
+    const ckpt = await run({ checkpointing: true }, 4);
+    expect(ckpt.art.graphs.train!.nodes.length).toBeGreaterThan(plain.art.graphs.train!.nodes.length);
+    ckpt.res.forEach((r, i) => expect(r.loss).toBeCloseTo(plain.res[i]!.loss, 6));
+    await plain.s.dispose();
+    await ckpt.s.dispose();
+  });
+});
