@@ -125,7 +125,12 @@ export class LeRobotDataset {
 
     // Read each data file once; v3.0 files hold many episodes.
     const tables = new Map<string, Promise<ParquetTable>>();
-    for (const e of selected) if (!tables.has(e.dataPath)) tables.set(e.dataPath, readParquet(join(root, e.dataPath)));
+    for (const e of selected) {
+      if (tables.has(e.dataPath)) continue;
+      const t = readParquet(join(root, e.dataPath));
+      t.catch(() => {}); // awaited in order below; a later file's failure must not go unhandled meanwhile
+      tables.set(e.dataPath, t);
+    }
     const expected = Object.entries(info.features).filter(([, f]) => f.dtype !== 'video').map(([k]) => k);
     const columns = new Map<string, unknown[]>();
     const ranges: EpisodeRange[] = [];

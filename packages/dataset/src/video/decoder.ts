@@ -9,7 +9,7 @@ export interface VideoDecoderOptions extends FfmpegPaths {
   readonly cacheBytes?: number;
   /** Share a cache between decoders. */
   readonly cache?: FrameCache;
-  /** ffmpeg processes running at once (default: number of CPUs). */
+  /** ffmpeg processes running at once (default: max(4, CPUs) — start-up latency dominates small runs). */
   readonly concurrency?: number;
   /** Requested frames closer than this many frames are decoded by one process (default 24). */
   readonly maxGap?: number;
@@ -53,7 +53,7 @@ export class VideoDecoder {
 
   constructor(private readonly opts: VideoDecoderOptions = {}) {
     this.cache = opts.cache ?? new FrameCache(opts.cacheBytes ?? 512 * 1024 * 1024);
-    this.concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
+    this.concurrency = Math.max(1, opts.concurrency ?? Math.max(4, availableParallelism()));
     this.maxGap = opts.maxGap ?? 24;
     this.readahead = opts.readahead ?? 0;
     this.spanBytes = opts.spanBytes ?? 48 * 1024 * 1024;
@@ -107,8 +107,10 @@ export class VideoDecoder {
     const probe = await this.probe(file);
     const wanted = new Map<number, Promise<RgbImage>>();
     const missing: number[] = [];
+    const seen = new Set<number>();
     for (const i of indices) {
-      if (wanted.has(i)) continue;
+      if (seen.has(i)) continue;
+      seen.add(i);
       if (i < 0 || i >= probe.frameTimes.length) {
         throw new DatasetError(`frame ${i} is outside the video (${probe.frameTimes.length} frames)`, { file });
       }
@@ -142,7 +144,11 @@ export class VideoDecoder {
       if (k === missing.length || missing[k]! - missing[k - 1]! > this.maxGap) {
         const run = missing.slice(start, k);
         const p = this.startRun(probe, run);
-        run.forEach((f, j) => wanted.set(f, p.then((imgs) => imgs[j]!)));
+        run.forEach((f, j) => {
+          const one = p.then((imgs) => imgs[j]!);
+          one.catch(() => {}); // awaited below through Promise.all; never "unhandled"
+          wanted.set(f, one);
+        });
         start = k;
       }
     }
