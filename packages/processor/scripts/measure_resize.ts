@@ -1,5 +1,5 @@
-// Measures how far other resize/preprocess paths are from the reference this package implements
-// (Pillow-exact bicubic + HF fast-processor normalization and patch order), on synthetic camera-like
+// Measures how far other resize/preprocess paths are from what this package computes by default
+// (torch's uint8 antialiased bicubic = HF fast processor on CPU, + its normalization and patch order), on synthetic camera-like
 // images. Run: npx tsx --conditions=@vlreward/source packages/processor/scripts/measure_resize.ts
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,11 +88,12 @@ const tjs = new Qwen2VLImageProcessor(raw);
 // Same, told explicitly what the HF defaults are (normalize, bicubic), to separate config defaults from resampling.
 const tjsFixed = new Qwen2VLImageProcessor({ ...raw, do_normalize: true, resample: 3 });
 const sizes: [number, number][] = [[480, 640], [240, 320], [720, 1280], [1080, 1920], [100, 90], [300, 500]];
-console.log('size (h x w) -> target | sharp cubic: max/mean levels (normalized) | torch float path | transformers.js Qwen2VLImageProcessor');
+console.log('size (h x w) -> target | vs torch uint8 kernel, in uint8 levels max/mean (max after normalization): Pillow | sharp cubic | torch float path (images on GPU) | pixel_values of transformers.js Qwen2VLImageProcessor');
 for (const [h, w] of sizes) {
   const img = synth(w, h, h * 31 + w);
   const [th, tw] = smartResize(h, w, cfg.patchSize * cfg.mergeSize, cfg.minPixels, cfg.maxPixels);
-  const ref = resizeBicubic(img, tw, th);
+  const ref = resizeBicubic(img, tw, th, 'torch');
+  const pil = resizeBicubic(img, tw, th, 'pillow');
   const viaSharp = await sharp(Buffer.from(img.data), { raw: { width: w, height: h, channels: 3 } })
     .resize(tw, th, { kernel: 'cubic', fit: 'fill' })
     .raw()
@@ -113,7 +114,7 @@ for (const [h, w] of sizes) {
       : `grid ${fGrid.join('x')} vs ${ours.grid.join('x')}`;
   const same = th === h && tw === w ? ' (no resize)' : '';
   console.log(
-    `${h}x${w} -> ${th}x${tw}${same} | sharp ${maxDiff(viaSharp, ref.data)}/${meanDiff(viaSharp, ref.data).toFixed(3)} (${norm(maxDiff(viaSharp, ref.data))})` +
+    `${h}x${w} -> ${th}x${tw}${same} | pillow ${maxDiff(pil.data, ref.data)}/${meanDiff(pil.data, ref.data).toFixed(3)} (${norm(maxDiff(pil.data, ref.data))}) | sharp ${maxDiff(viaSharp, ref.data)}/${meanDiff(viaSharp, ref.data).toFixed(3)} (${norm(maxDiff(viaSharp, ref.data))})` +
       ` | float ${maxDiff(flt.data, ref.data)}/${meanDiff(flt.data, ref.data).toFixed(3)} (${norm(maxDiff(flt.data, ref.data))})` +
       ` | tjs ${tjsCell} | tjs(normalize, bicubic) ${fixedCell}`,
   );

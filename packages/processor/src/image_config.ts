@@ -1,3 +1,5 @@
+import type { ResizeKernel } from './resize.js';
+
 /** The image-processor settings Qwen3-VL reads from preprocessor_config.json. */
 export interface ImageProcessorConfig {
   readonly patchSize: number;
@@ -11,6 +13,8 @@ export interface ImageProcessorConfig {
   readonly doRescale: boolean;
   readonly doNormalize: boolean;
   readonly doResize: boolean;
+  /** integer bicubic kernel to reproduce (not in preprocessor_config.json): 'torch' = HF fast processor on CPU */
+  readonly resizeKernel: ResizeKernel;
 }
 
 function num(raw: Record<string, unknown>, key: string, fallback: number, file: string): number {
@@ -42,7 +46,7 @@ const OPENAI_CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
 export function parseImageProcessorConfig(
   raw: unknown,
   file = 'preprocessor_config.json',
-  overrides: { minPixels?: number; maxPixels?: number } = {},
+  overrides: { minPixels?: number; maxPixels?: number; resizeKernel?: ResizeKernel } = {},
 ): ImageProcessorConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new Error(`${file}: expected a JSON object`);
@@ -55,6 +59,9 @@ export function parseImageProcessorConfig(
   maxPixels = num(r, 'max_pixels', maxPixels, file);
   if (overrides.minPixels !== undefined) minPixels = overrides.minPixels;
   if (overrides.maxPixels !== undefined) maxPixels = overrides.maxPixels;
+  if (overrides.resizeKernel !== undefined && overrides.resizeKernel !== 'torch' && overrides.resizeKernel !== 'pillow') {
+    throw new Error(`resizeKernel must be 'torch' or 'pillow', got ${JSON.stringify(overrides.resizeKernel)}`);
+  }
   if (!(minPixels > 0 && maxPixels >= minPixels)) {
     throw new Error(`${file}: need 0 < minPixels <= maxPixels, got minPixels=${minPixels} maxPixels=${maxPixels}`);
   }
@@ -78,5 +85,6 @@ export function parseImageProcessorConfig(
     doRescale: r.do_rescale !== false,
     doNormalize: r.do_normalize !== false,
     doResize: r.do_resize !== false,
+    resizeKernel: overrides.resizeKernel ?? 'torch',
   };
 }

@@ -74,7 +74,7 @@ export function preprocessImage(img: RgbImage, cfg: ImageProcessorConfig, where 
   const m = cfg.mergeSize;
   const T = cfg.temporalPatchSize;
   const plan = plannedSize(img, cfg, where);
-  const resized = resizeBicubic(img, plan.width, plan.height);
+  const resized = resizeBicubic(img, plan.width, plan.height, cfg.resizeKernel);
   const W = resized.width;
   const [, gh, gw] = plan.grid;
   const [lut0, lut1, lut2] = normalizeTables(cfg) as [Float32Array, Float32Array, Float32Array];

@@ -8,6 +8,7 @@ export { getRopeIndex, ropeIndexConfigFromHf, QWEN3VL_ROPE_INDEX_CONFIG } from '
 export type { RopeIndexConfig } from './rope_index.js';
 export { smartResize } from './smart_resize.js';
 export { resizeBicubic } from './resize.js';
+export type { ResizeKernel } from './resize.js';
 export { loadImage, preprocessImage, validateImage } from './images.js';
 export type { ImagePatches } from './images.js';
 export { parseImageProcessorConfig } from './image_config.js';

@@ -5,6 +5,7 @@ import { collate, type EncodedSample } from './collate.js';
 import { parseImageProcessorConfig, type ImageProcessorConfig } from './image_config.js';
 import { plannedSize, preprocessImage, type ImagePatches } from './images.js';
 import { OPTIONAL_PROCESSOR_FILES, REQUIRED_PROCESSOR_FILES, resolveModelDir } from './model_files.js';
+import type { ResizeKernel } from './resize.js';
 import { QWEN3VL_ROPE_INDEX_CONFIG, type RopeIndexConfig } from './rope_index.js';
 import { ProcessorTokenizer, SPECIAL_TOKEN_TEXT, type ChatMessage } from './tokenizer.js';
 import type { Batch, ProcessorSample, RgbImage } from './types.js';
@@ -14,6 +15,11 @@ export interface ProcessorOptions {
   readonly minPixels?: number;
   /** override preprocessor_config.json size.longest_edge */
   readonly maxPixels?: number;
+  /**
+   * integer bicubic kernel: 'torch' (default) reproduces transformers' fast image processor on CPU
+   * (torchvision/torch uint8 antialiased bicubic); 'pillow' the slow PIL-based processor
+   */
+  readonly resizeKernel?: ResizeKernel;
   /** hub revision when `dirOrHubId` is a hub id (default 'main') */
   readonly revision?: string;
   /** hub ids: use only the HF cache, never the network */

@@ -29,18 +29,34 @@ describe('smartResize (transformers qwen2_vl smart_resize)', () => {
 });
 
 describe('resizeBicubic', () => {
-  it('is bit-exact to Pillow Image.resize(BICUBIC) (down, up and mixed)', () => {
-    const ref = readSafetensorsFile(join(TEST_DATA, 'resize_pillow.safetensors'));
+  const ref = readSafetensorsFile(join(TEST_DATA, 'resize_pillow.safetensors'));
+  const check = (kernel: 'torch' | 'pillow', prefix: string) => {
     for (let i = 0; i < 6; i++) {
       const inp = get(ref, `in.${i}`);
-      const out = get(ref, `out.${i}`);
+      const out = get(ref, `${prefix}.${i}`);
       const [h, w] = inp.dims as [number, number];
       const [oh, ow] = out.dims as [number, number];
-      const got = resizeBicubic({ width: w, height: h, channels: 3, data: inp.data as Uint8Array }, ow, oh);
+      const got = resizeBicubic({ width: w, height: h, channels: 3, data: inp.data as Uint8Array }, ow, oh, kernel);
       let maxDiff = 0;
       for (let k = 0; k < got.data.length; k++) maxDiff = Math.max(maxDiff, Math.abs(got.data[k]! - (out.data as Uint8Array)[k]!));
       expect({ case: i, maxDiff }).toEqual({ case: i, maxDiff: 0 });
     }
+  };
+
+  it("'pillow' is bit-exact to Pillow 9.4 Image.resize(BICUBIC) (down, up and mixed)", () => check('pillow', 'out'));
+
+  it("'torch' (default) is bit-exact to a transcription of torch's uint8 antialiased bicubic", () => check('torch', 'torch'));
+
+  it('the two kernels differ by at most 2 levels', () => {
+    const inp = get(ref, 'in.1');
+    const img = { width: 90, height: 100, channels: 3 as const, data: inp.data as Uint8Array };
+    const a = resizeBicubic(img, 128, 160, 'torch').data;
+    const b = resizeBicubic(img, 128, 160, 'pillow').data;
+    let maxDiff = 0;
+    for (let k = 0; k < a.length; k++) maxDiff = Math.max(maxDiff, Math.abs(a[k]! - b[k]!));
+    expect(maxDiff).toBeGreaterThan(0);
+    expect(maxDiff).toBeLessThanOrEqual(2);
+    expect(resizeBicubic(img, 90, 100)).toBe(img); // same size: untouched
   });
 });
 
