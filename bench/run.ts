@@ -1,5 +1,5 @@
 // `pnpm bench`: run every bench/<pkg>.bench.ts, write bench/results/<name>.json
-// and bench/results/summary.md, print the table, and refresh the README table
+// and bench/results/summary.md (all benches with results), print this run's table, and refresh the README table
 // between <!-- bench:start --> and <!-- bench:end --> when those markers exist.
 // Usage: node --conditions=@vlreward/source --import tsx bench/run.ts [--only graph]
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -68,13 +68,23 @@ async function main(): Promise<void> {
       rows.push({ bench: name, r: { name: 'error', value: Number.NaN, unit: '', note: String((e as Error).message ?? e).split('\n')[0] } });
     }
   }
-  const md = table(rows);
-  const summary = `# Benchmarks\n\n${hostInfo()}, ${new Date().toISOString().slice(0, 10)}\n\n${md}\n`;
-  // Partial runs (--only) merge into the summary instead of erasing other benches.
-  writeFileSync(join(resultsDir, only ? `summary.${[...only].join('_')}.md` : 'summary.md'), summary);
-  console.log(md);
+  // The summary covers every bench with a results file, so `--only x` refreshes
+  // x's rows without dropping the others.
+  const all: { bench: string; r: BenchResult }[] = [];
+  for (const name of BENCHES) {
+    const ran = rows.filter((x) => x.bench === name);
+    if (ran.length) {
+      all.push(...ran);
+      continue;
+    }
+    const file = join(resultsDir, `${name}.json`);
+    if (existsSync(file)) for (const r of (JSON.parse(readFileSync(file, 'utf8')) as { results: BenchResult[] }).results) all.push({ bench: name, r });
+  }
+  const md = table(all);
+  writeFileSync(join(resultsDir, 'summary.md'), `# Benchmarks\n\n${hostInfo()}, ${new Date().toISOString().slice(0, 10)}\n\n${md}\n`);
+  console.log(table(rows));
   const readme = join(here, '..', 'README.md');
-  if (!only && existsSync(readme)) {
+  if (existsSync(readme)) {
     const text = readFileSync(readme, 'utf8');
     const re = /(<!-- bench:start -->)[\s\S]*?(<!-- bench:end -->)/;
     if (re.test(text)) writeFileSync(readme, text.replace(re, `$1\n${md}\n$2`));
