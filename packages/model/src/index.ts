@@ -96,5 +96,9 @@ export type {
   TrainingArtifacts,
   TrainingSessionOptions,
 } from './artifacts/index.js';
+export { qwen3VLForwardFlops, syntheticQwen3VLBatch } from './qwen3_vl/synthetic.js';
+export type { SyntheticBatchOptions } from './qwen3_vl/synthetic.js';
 export { buildTrainingArtifacts, checkFixtureGradients, GRAD_TOLERANCE, QWEN3VL_ARTIFACTS_VERSION, qwen3VLArtifactsKey, qwen3VLForwardBuilder, qwen3VLParamSpecs } from './artifacts/index.js';
 export type { FinetuneMode, GradientCheckOptions, GradientReport, Qwen3VLTrainingOptions } from './artifacts/index.js';
+export { hfHubCacheDir, resolveModelDir } from './hub.js';
+export type { ResolveModelOptions } from './hub.js';

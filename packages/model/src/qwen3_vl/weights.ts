@@ -185,7 +185,7 @@ export function mulberry32(seed: number): () => number {
 /**
  * Random weights with the table's names and shapes (HF-like init: norms 1,
  * biases 0, matrices N(0, 0.02), embeddings N(0, 0.02)), for tests, demos and
- * shape-only benches. `lazy` returns the spec only; values are created per call.
+ * shape-only benches (tensors above 64K values repeat one random block).
  */
 export function randomQwen3VLWeights(config: Qwen3VLConfig, seed = 0, std = 0.02): Map<string, TensorData> {
   const out = new Map<string, TensorData>();
@@ -205,8 +205,11 @@ export function randomWeight(spec: { name: string; shape: readonly number[] }, s
     for (let i = 0; i < spec.name.length; i++) h = Math.imul(h ^ spec.name.charCodeAt(i), 0x01000193) >>> 0;
     const rnd = mulberry32(h);
     // Irwin-Hall(4) approximation of a normal: cheap and plenty for random init.
+    // Large tensors tile a 64K-value block, so a 2B-shaped model initialises in seconds.
     const k = std * Math.sqrt(3);
-    for (let i = 0; i < n; i++) data[i] = (rnd() + rnd() + rnd() + rnd() - 2) * k;
+    const block = Math.min(n, 1 << 16);
+    for (let i = 0; i < block; i++) data[i] = (rnd() + rnd() + rnd() + rnd() - 2) * k;
+    for (let off = block; off < n; off += block) data.copyWithin(off, 0, Math.min(block, n - off));
   }
   return { dtype: 'float32', dims: [...spec.shape], data };
 }
