@@ -17,7 +17,7 @@ export interface GradInputSpec {
   readonly range?: readonly [number, number];
   /** Differentiate w.r.t. this input (default: true for float inputs). */
   readonly grad?: boolean;
-  /** Declared graph-input shape when it should be symbolic (e.g. ['B', 3]); data uses `shape`. */
+  /** Declared graph-input shape when it should be symbolic (e.g. ['B', 3]; names get the case prefix); data uses `shape`. */
   readonly dims?: readonly Dim[];
 }
 
@@ -68,7 +68,11 @@ function makeData(spec: GradInputSpec, next: () => number): TensorData {
 function buildAll(g: Graph, cases: Prepared[]): { loss: Tensor; inputs: Record<string, Tensor> }[] {
   return cases.map((p, i) => {
     const inputs: Record<string, Tensor> = {};
-    for (const [k, spec] of Object.entries(p.c.inputs)) inputs[k] = g.input(`${p.prefix}${k}`, spec.dtype ?? 'float64', spec.dims ?? spec.shape);
+    for (const [k, spec] of Object.entries(p.c.inputs)) {
+      // Symbolic dims are per case (cases share a session, and sizes may differ).
+      const dims = (spec.dims ?? spec.shape).map((d) => (typeof d === 'string' ? `${p.prefix}${d}` : d));
+      inputs[k] = g.input(`${p.prefix}${k}`, spec.dtype ?? 'float64', dims);
+    }
     const y = g.scope(p.prefix.slice(0, -1), () => p.c.build(inputs, g));
     // Symbolic output: project with sum(y²)/2, whose dL/dy = y still weights every element.
     if (!isStatic(y.shape)) return { loss: reduceSum(mul(mul(y, y), 0.5), [], false), inputs };

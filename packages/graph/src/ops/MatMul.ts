@@ -2,6 +2,9 @@ import type { Tensor } from '../builder.js';
 import { broadcastShapes, formatShape } from '../shape.js';
 import { sameDType } from './checks.js';
 import type { OpDef } from './op.js';
+import { constInt64 } from './Constant.js';
+import { gemm } from './Gemm.js';
+import { reshape, reshapeTo } from './Reshape.js';
 import { transposeLast2 } from './Transpose.js';
 
 /** numpy.matmul semantics, rank >= 2 on both sides (batch dims broadcast). */
@@ -20,11 +23,27 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 export const MatMulOp: OpDef = {
   opType: 'MatMul',
   // dA = dY · Bᵀ, dB = Aᵀ · dY (batch broadcasting undone by autodiff).
-  grad: ({ inputs, dys }) => {
+  grad: ({ inputs, dys, needs }) => {
     const dy = dys[0];
     if (!dy) return [null, null];
     const a = inputs[0]!;
     const b = inputs[1]!;
-    return [matmul(dy, transposeLast2(b)), matmul(transposeLast2(a), dy)];
+    const da = needs[0] ? matmul(dy, transposeLast2(b)) : null;
+    let db: Tensor | null = null;
+    if (needs[1]) {
+      if (b.rank === 2 && a.rank > 2) {
+        // A shared weight under batched activations ([B,S,K]·[K,N]): fold the
+        // batch into rows so dB is one [K,N] Gemm, not a [B,K,N] product summed later.
+        const k = a.shape[a.rank - 1]!;
+        const n = b.shape[1]!;
+        if (typeof k === 'number' && typeof n === 'number') {
+          const a2 = reshape(a, [-1, k]);
+          const dy2 = reshapeTo(dy, constInt64(a.graph, [-1, n]), [a2.shape[0]!, n]);
+          db = gemm(a2, dy2, null, { transA: true });
+        }
+      }
+      db ??= matmul(transposeLast2(a), dy);
+    }
+    return [da, db];
   },
 };
