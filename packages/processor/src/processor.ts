@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { plannedSize, preprocessImage, type ImagePatches } from './images.js';
 import { OPTIONAL_PROCESSOR_FILES, REQUIRED_PROCESSOR_FILES, resolveModelDir } from './model_files.js';
 import type { ResizeKernel } from './resize.js';
 import { QWEN3VL_ROPE_INDEX_CONFIG, type RopeIndexConfig } from './rope_index.js';
+import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import { ProcessorTokenizer, SPECIAL_TOKEN_TEXT, type ChatMessage } from './tokenizer.js';
 import type { Batch, ProcessorSample, RgbImage } from './types.js';
 
@@ -39,6 +41,9 @@ export interface PromptSample {
 
 // Tokens that mark image/video structure; in user text they would desynchronise tokens and pixel_values.
 const STRUCTURAL_TOKENS = [SPECIAL_TOKEN_TEXT.imagePad, SPECIAL_TOKEN_TEXT.videoPad, SPECIAL_TOKEN_TEXT.visionStart, SPECIAL_TOKEN_TEXT.visionEnd];
+
+/** Tokenizers already built in this process, by sha256 of tokenizer.json + tokenizer_config.json. */
+const TOKENIZER_CACHE = new Map<string, PreTrainedTokenizer>();
 
 async function readJson(path: string): Promise<unknown> {
   const text = await readFile(path, 'utf8');
@@ -84,7 +89,6 @@ export class Qwen3VLProcessor {
       if (existsSync(p)) files.set(f, new Uint8Array(await readFile(p)));
     }
     const tokenizerConfig = (await readJson(join(dir, 'tokenizer_config.json'))) as Record<string, unknown>;
-    const tokenizerJson = await readJson(join(dir, 'tokenizer.json'));
     const preprocessor = (await readJson(join(dir, 'preprocessor_config.json'))) as Record<string, unknown>;
     // transformers 4.57 resolution order: chat_template.jinja, chat_template.json, tokenizer_config.json.
     let template: string | undefined;
@@ -98,7 +102,21 @@ export class Qwen3VLProcessor {
       throw new Error(`model dir '${dir}': no chat template (expected chat_template.jinja, chat_template.json or tokenizer_config.json 'chat_template')`);
     }
     const imageConfig = parseImageProcessorConfig(preprocessor, join(dir, 'preprocessor_config.json'), options);
-    const tokenizer = ProcessorTokenizer.fromJson(tokenizerJson, tokenizerConfig, template, `model dir '${dir}'`);
+    // Parsing the 11 MB tokenizer.json dominates loading; reuse it when the same bytes were loaded before.
+    const tokBytes = files.get('tokenizer.json')!;
+    const key = `${createHash('sha256').update(tokBytes).update(files.get('tokenizer_config.json')!).digest('hex')}`;
+    let raw = TOKENIZER_CACHE.get(key);
+    if (!raw) {
+      let tokenizerJson: unknown;
+      try {
+        tokenizerJson = JSON.parse(new TextDecoder().decode(tokBytes));
+      } catch (e) {
+        throw new Error(`${join(dir, 'tokenizer.json')}: not valid JSON (${(e as Error).message})`);
+      }
+      raw = ProcessorTokenizer.buildRaw(tokenizerJson, tokenizerConfig, `model dir '${dir}'`);
+      TOKENIZER_CACHE.set(key, raw);
+    }
+    const tokenizer = new ProcessorTokenizer(raw, template, `model dir '${dir}'`);
     const ropeConfig: RopeIndexConfig = {
       imageTokenId: tokenizer.special.imagePad,
       visionStartTokenId: tokenizer.special.visionStart,

@@ -60,17 +60,20 @@ export class ProcessorTokenizer {
     this.eosTokenId = eos ?? ids.imEnd;
   }
 
-  /** Build from the parsed tokenizer.json and tokenizer_config.json. */
-  static fromJson(tokenizerJson: unknown, tokenizerConfig: Record<string, unknown>, chatTemplate: string, where: string): ProcessorTokenizer {
+  /** Build the transformers.js tokenizer from the parsed tokenizer.json and tokenizer_config.json. */
+  static buildRaw(tokenizerJson: unknown, tokenizerConfig: Record<string, unknown>, where: string): PreTrainedTokenizer {
     const cls = String(tokenizerConfig.tokenizer_class ?? '');
     const Ctor = cls.startsWith('Qwen2Tokenizer') ? Qwen2Tokenizer : PreTrainedTokenizer;
-    let raw: PreTrainedTokenizer;
     try {
-      raw = new Ctor(tokenizerJson as object, tokenizerConfig);
+      return new Ctor(tokenizerJson as object, tokenizerConfig);
     } catch (e) {
       throw new Error(`${where}: cannot build the tokenizer (${(e as Error).message})`);
     }
-    return new ProcessorTokenizer(raw, chatTemplate, where);
+  }
+
+  /** Build from the parsed tokenizer.json and tokenizer_config.json. */
+  static fromJson(tokenizerJson: unknown, tokenizerConfig: Record<string, unknown>, chatTemplate: string, where: string): ProcessorTokenizer {
+    return new ProcessorTokenizer(ProcessorTokenizer.buildRaw(tokenizerJson, tokenizerConfig, where), chatTemplate, where);
   }
 
   /** Token id of a vocabulary or added token, undefined when absent. */
