@@ -58,7 +58,7 @@ async function matmulPeak(): Promise<BenchResult[]> {
     const feeds = { a: tensorData('float32', [n, n], randn(n * n, 1, 3)), b: tensorData('float32', [n, n], randn(n * n, 1 / Math.sqrt(n), 7)) };
     await s.run(feeds);
     let best = Infinity;
-    const reps = n >= 2048 ? 3 : 6;
+    const reps = n >= 2048 ? 5 : 10;
     for (let r = 0; r < reps; r++) {
       const t0 = performance.now();
       await s.run(feeds);

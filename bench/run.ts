@@ -93,7 +93,9 @@ async function main(): Promise<void> {
 }
 
 function hostInfo(): string {
-  return `${os.cpus().length}x ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
+  // The load average says how much other work shared the cores while timing.
+  const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  return `${os.cpus().length}x ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load ${load}`;
 }
 
 await main();
