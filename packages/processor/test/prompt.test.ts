@@ -15,7 +15,8 @@ const PROMPT =
 
 // Token ids of PROMPT before image expansion, computed by an independent byte-level BPE written in
 // Python (GPT-2/Qwen2 algorithm: split added tokens first, Qwen2 pre-tokenizer regex, byte-to-unicode
-// map, merges by rank) over tokenizer.json's vocab and merges (script in test/data/README.md).
+// map, merges by rank) over tokenizer.json's vocab and merges: test/data/bpe_ref.py, run as
+// `python3 test/data/bpe_ref.py "$PROMPT"`.
 const IDS = [
   151644, 872, 198, 151652, 151655, 151653, 151652, 151655, 151653, 151652, 151655, 151653, 6262, 25, 19725, 705, 279, 2518,
   23739, 11, 1221, 1992, 432, 304, 279, 19212, 320, 17, 9961, 2115, 568, 151645, 198,
