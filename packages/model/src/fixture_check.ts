@@ -103,6 +103,8 @@ function maskKeep(dims: readonly number[], mask: BigInt64Array, B: number, S: nu
 export interface CheckFixtureOptions {
   /** ORT intra-op threads. */
   readonly threads?: number;
+  /** Also check grad.* / lora.grad.* with the training artifacts (default true). */
+  readonly gradients?: boolean;
 }
 
 /** Run every forward tensor of a fixture through this implementation and compare. */
@@ -194,7 +196,30 @@ export async function checkFixture(dir: string, opts: CheckFixtureOptions = {}):
     for (const [k, v] of await greedyGenerate(config, weights, batch, steps, opts.threads ?? 1)) produced.set(k, v);
   }
 
+  // Gradients come from the training artifacts (artifacts/gradient_check.ts), loaded lazily.
+  const gradChecks = new Map<string, TensorCheck[]>();
+  const gradSkipped = new Map<string, string>();
+  if ((opts.gradients ?? true) && numClasses !== undefined && outNames.some((n) => n.includes('grad.'))) {
+    const { checkFixtureGradients } = await import('./artifacts/gradient_check.js');
+    const g = await checkFixtureGradients(dir, opts.threads !== undefined ? { threads: opts.threads } : {});
+    for (const c of g.checks) {
+      if (!c.name.includes('grad.')) continue; // losses are compared by the forward pass above
+      const key = c.name.replace(/\.(rows|values|other_rows_zero)$/, '');
+      gradChecks.set(key, [...(gradChecks.get(key) ?? []), c]);
+    }
+    for (const s of g.skipped) gradSkipped.set(s.name, s.reason);
+  }
+
   for (const name of outNames) {
+    const grads = gradChecks.get(name.replace(/\.(rows|values)$/, ''));
+    if (grads) {
+      if (!name.endsWith('.rows')) checks.push(...grads.filter((c) => !checks.includes(c)));
+      continue;
+    }
+    if (gradSkipped.has(name)) {
+      skipped.push({ name, reason: gradSkipped.get(name)! });
+      continue;
+    }
     const got = produced.get(name);
     if (!got) {
       const reason = name.includes('grad.')
