@@ -1,6 +1,7 @@
 // Validation / test metrics of a session over a set of samples: mean loss,
 // accuracy, macro-F1, per-class precision/recall and the confusion matrix.
 
+import { getSamples } from './loader.js';
 import { argmaxRows, classificationReport, softmaxRows, type ClassificationReport } from './metrics.js';
 import type { EncodeFn, RewardSample, SampleSource, TrainerSession } from './types.js';
 
@@ -26,7 +27,7 @@ export async function evaluate<B>(o: EvaluateOptions<B>): Promise<Classification
   // Decode the next batch while the current one runs.
   const load = async (start: number) => {
     const idx = indices.slice(start, start + bs);
-    const samples: RewardSample[] = await Promise.all(idx.map((i) => o.source.get(i)));
+    const samples: RewardSample[] = await getSamples(o.source, idx);
     return { idx, samples, batch: await o.encode(samples) };
   };
   let pending = load(0);

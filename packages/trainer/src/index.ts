@@ -55,3 +55,18 @@ export type { DataParallelOptions } from './parallel/data_parallel.js';
 export type { GradientSession, Grads, WorkerFactoryModule } from './parallel/protocol.js';
 export { HEAD_BIAS, HEAD_WEIGHT, checkpointContents, modelStateFromCheckpoint, rewardCheckpointStore } from './checkpoints.js';
 export type { ModelTrainableState, RewardCheckpointOptions } from './checkpoints.js';
+export { RewardModelSession, parseDevice, rewardParamSpecs } from './reward_model.js';
+export type { FeedFn, RewardModelOptions } from './reward_model.js';
+export { alohaSource } from './sources.js';
+export {
+  evaluateRewardModel,
+  loadBaseModel,
+  loadRewardModel,
+  predictEpisode,
+  predictSample,
+  processorEncode,
+  resolveCheckpointDir,
+  trainRewardModel,
+  writeTinyModel,
+} from './pipeline.js';
+export type { BaseModel, ImageOptions, RewardModel, TrainRewardOptions, TrainRewardResult } from './pipeline.js';

@@ -62,6 +62,11 @@ export class EpochSampler {
   }
 }
 
+/** Samples by index, through getMany when the source has it. */
+export function getSamples(source: SampleSource, indices: readonly number[]): Promise<RewardSample[]> {
+  return source.getMany ? source.getMany(indices) : Promise.all(indices.map((i) => source.get(i)));
+}
+
 export interface LoadedBatch<B> {
   readonly batch: B;
   readonly plan: PlannedBatch;
@@ -76,7 +81,7 @@ export async function loadBatch<B>(
   augment: AugmentConfig | null,
   seed: number,
 ): Promise<LoadedBatch<B>> {
-  let samples: RewardSample[] = await Promise.all(plan.indices.map((i) => source.get(i)));
+  let samples: RewardSample[] = await getSamples(source, plan.indices);
   if (augment) {
     // One generator per (epoch, position): the same sample at the same point of the run
     // gets the same augmentation however batches are prefetched, resumed or sharded.

@@ -16,6 +16,8 @@ export interface RewardSample {
 export interface SampleSource<S extends RewardSample = RewardSample> {
   readonly length: number;
   get(index: number): Promise<S>;
+  /** Several samples at once (decoders batch frames of one video file); optional. */
+  getMany?(indices: readonly number[]): Promise<S[]>;
   /** Episode id of sample `index`, without decoding images. */
   episodeOf(index: number): number;
   /** Label of sample `index` without decoding images (class weights, histograms); optional. */

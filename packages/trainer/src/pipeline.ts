@@ -1,0 +1,271 @@
+// The whole product path as library calls (the CLI and the examples are thin shells
+// over these): base model on disk → dataset → processor → reward session → train →
+// checkpoints; and checkpoint → reward model → evaluate / predict / reward curve.
+
+import { existsSync, mkdirSync, copyFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CheckpointManager, loadCheckpoint, PROCESSOR_FILES, type LoadedCheckpoint } from '@vlreward/checkpoint';
+import { AlohaRewardDataset, type AlohaRewardDatasetOptions } from '@vlreward/dataset';
+import { writeSafetensors, type TensorData } from '@vlreward/graph';
+import {
+  loadQwen3VLWeights,
+  parseQwen3VLConfig,
+  randomQwen3VLWeights,
+  tinyQwen3VLConfig,
+  type LoraModule,
+  type Qwen3VLConfigJson,
+  type Qwen3VLConfigOverrides,
+} from '@vlreward/model';
+import { Qwen3VLProcessor, resolveModelDir } from '@vlreward/processor';
+import { modelStateFromCheckpoint, rewardCheckpointStore } from './checkpoints.js';
+import { resolveConfig, type TrainConfig } from './config.js';
+import { evaluate } from './evaluate.js';
+import { classWeightsFromHistogram, labelHistogram, type ClassificationReport } from './metrics.js';
+import { predictionFromLogits, writeRewardCurve, type CurveRow, type Prediction } from './predict.js';
+import { RewardModelSession } from './reward_model.js';
+import { alohaSource } from './sources.js';
+import { splitEpisodes } from './split.js';
+import { train, type TrainOptions, type TrainResult } from './train.js';
+import type { EncodeFn, RewardSample } from './types.js';
+
+export interface BaseModel {
+  readonly dir: string;
+  readonly configJson: Qwen3VLConfigJson;
+  readonly weights: Map<string, TensorData>;
+}
+
+/** Loads a Qwen3-VL model folder (HF layout) or hub id (HF cache / HF_ENDPOINT) as float32 weights. */
+export async function loadBaseModel(model: string): Promise<BaseModel> {
+  const dir = await resolveModelDir(model);
+  const cfgPath = join(dir, 'config.json');
+  if (!existsSync(cfgPath)) throw new Error(`model '${model}': ${cfgPath} is missing (expected a Hugging Face model folder with config.json and *.safetensors)`);
+  const configJson = JSON.parse(await readFile(cfgPath, 'utf8')) as Qwen3VLConfigJson;
+  const weights = await loadQwen3VLWeights(dir, parseQwen3VLConfig(configJson));
+  return { dir, configJson, weights };
+}
+
+/**
+ * Writes a tiny, randomly initialised Qwen3-VL (real architecture, real tokenizer) as an
+ * ordinary HF model folder: config.json, model.safetensors and the processor files.
+ * Everything downstream then treats it like any real model directory.
+ */
+export async function writeTinyModel(dir: string, o: { processorDir: string; seed?: number; overrides?: Qwen3VLConfigOverrides }): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const configJson = tinyQwen3VLConfig(o.overrides ?? {});
+  const weights = randomQwen3VLWeights(parseQwen3VLConfig(configJson), o.seed ?? 0);
+  await writeSafetensors(join(dir, 'model.safetensors'), weights, { format: 'pt' });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(configJson, null, 2) + '\n');
+  const present = new Set(readdirSync(o.processorDir));
+  const files = PROCESSOR_FILES.filter((f) => present.has(f) && f !== 'config.json');
+  if (!files.includes('tokenizer.json')) throw new Error(`processor dir ${o.processorDir}: no tokenizer.json (expected the Qwen3-VL processor files)`);
+  for (const f of files) copyFileSync(join(o.processorDir, f), join(dir, f));
+  return dir;
+}
+
+export interface ImageOptions {
+  /** processor min/max pixels per image (fewer = fewer image tokens = faster; default the model's preprocessor_config). */
+  readonly minPixels?: number;
+  readonly maxPixels?: number;
+}
+
+export interface TrainRewardOptions extends ImageOptions {
+  /** LeRobot dataset root. */
+  readonly root: string;
+  /** Base model folder or hub id (QWEN3VL_MODEL). */
+  readonly model: string;
+  /** Processor files (default: the model folder). */
+  readonly processor?: string;
+  readonly config?: Partial<TrainConfig>;
+  readonly dataset?: Omit<AlohaRewardDatasetOptions, 'numClasses'>;
+  readonly resume?: boolean;
+  readonly signal?: AbortSignal;
+  readonly progress?: TrainOptions<unknown>['progress'];
+  readonly onStep?: TrainOptions<unknown>['onStep'];
+  readonly intraOpThreads?: number;
+}
+
+export interface TrainRewardResult extends TrainResult {
+  readonly ckptDir: string;
+  readonly numClasses: number;
+  readonly classWeights: readonly number[] | null;
+}
+
+/** Processor encode as an EncodeFn over trainer samples. */
+export function processorEncode(proc: Qwen3VLProcessor): EncodeFn<ReturnType<Qwen3VLProcessor['encode']>> {
+  return (samples: readonly RewardSample[]) => proc.encode(samples);
+}
+
+export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewardResult> {
+  const cfg = resolveConfig(o.config);
+  const ckptDir = resolve(cfg.ckptDir);
+  const ds = await AlohaRewardDataset.open(o.root, { ...(o.dataset ?? {}), ...(cfg.numClasses !== null ? { numClasses: cfg.numClasses } : {}) });
+  const numClasses = ds.numClasses;
+  if (numClasses < 2) throw new Error(`${o.root}: the label column gives ${numClasses} class(es); a classifier needs at least 2 (set NUM_CLASSES / --num-classes)`);
+  const source = alohaSource(ds);
+  const base = await loadBaseModel(o.model);
+  const processorDir = o.processor ? await resolveModelDir(o.processor) : base.dir;
+  const proc = await Qwen3VLProcessor.fromPretrained(processorDir, { ...(o.minPixels ? { minPixels: o.minPixels } : {}), ...(o.maxPixels ? { maxPixels: o.maxPixels } : {}) });
+
+  const episodes = Array.from({ length: source.length }, (_, i) => source.episodeOf(i));
+  const split = splitEpisodes(episodes, cfg.valFraction, cfg.seed);
+  let classWeights: number[] | null = null;
+  if (cfg.classWeights) {
+    const trainEps = new Set(split.train);
+    const labels = episodes.flatMap((e, i) => (trainEps.has(e) ? [ds.labelAt(i)] : []));
+    classWeights = classWeightsFromHistogram(labelHistogram(labels, numClasses));
+  }
+  const session = await RewardModelSession.create({
+    config: base.configJson,
+    weights: base.weights,
+    mode: cfg.mode,
+    numClasses,
+    seed: cfg.seed,
+    classWeights,
+    optimizer: { weightDecay: cfg.weightDecay, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, maxGradNorm: cfg.clipNorm > 0 ? cfg.clipNorm : null },
+    precision: cfg.precision,
+    device: cfg.device,
+    ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}),
+  });
+  const store = rewardCheckpointStore({
+    root: ckptDir,
+    mode: cfg.mode,
+    ...(session.lora
+      ? { lora: { r: session.lora.r, lora_alpha: session.lora.alpha, lora_dropout: session.lora.dropout, target_modules: [...session.lora.targetModules], task_type: 'CAUSAL_LM' } }
+      : {}),
+    baseModel: resolve(base.dir),
+    modelConfig: base.configJson as unknown as Record<string, unknown>,
+    processorDir,
+    config: { train: cfg, dataset: resolve(o.root), numClasses, classWeights, minPixels: o.minPixels ?? null, maxPixels: o.maxPixels ?? null },
+    metric: cfg.bestMetric === 'loss' ? 'val_loss' : cfg.bestMetric === 'macroF1' ? 'val_macro_f1' : 'val_accuracy',
+    metricMode: cfg.bestMetric === 'loss' ? 'min' : 'max',
+  });
+  try {
+    const result = await train({
+      session,
+      source,
+      encode: processorEncode(proc),
+      config: cfg,
+      split,
+      checkpoints: store,
+      ...(o.resume ? { resume: true } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.progress !== undefined ? { progress: o.progress } : {}),
+      ...(o.onStep ? { onStep: o.onStep } : {}),
+    });
+    return { ...result, ckptDir, numClasses, classWeights };
+  } finally {
+    await session.dispose();
+  }
+}
+
+/** A trained reward model loaded for scoring (eval graph only). */
+export interface RewardModel {
+  readonly session: RewardModelSession;
+  readonly processor: Qwen3VLProcessor;
+  readonly encode: EncodeFn<ReturnType<Qwen3VLProcessor['encode']>>;
+  readonly checkpoint: LoadedCheckpoint;
+  readonly numClasses: number;
+  /** per-image pixel budget the model was trained with. */
+  readonly imageOptions: ImageOptions;
+  dispose(): Promise<void>;
+}
+
+/** A checkpoint directory, or a CKPT_DIR holding checkpoint-<step> dirs (best by its metric, else the latest). */
+export async function resolveCheckpointDir(path: string): Promise<string> {
+  const dir = resolve(path);
+  if (existsSync(join(dir, 'vlreward.json'))) return dir;
+  for (const metric of ['val_accuracy', undefined]) {
+    const m = new CheckpointManager({ root: dir, ...(metric ? { metric } : {}) });
+    const r = metric ? await m.best('size').catch(() => undefined) : await m.latest('size');
+    if (r) return r.entry.dir;
+  }
+  throw new Error(`${dir}: no checkpoint here (expected vlreward.json, or checkpoint-<step> folders written by 'vlreward train')`);
+}
+
+export async function loadRewardModel(path: string, o: { model?: string; device?: string; intraOpThreads?: number } & ImageOptions = {}): Promise<RewardModel> {
+  const dir = await resolveCheckpointDir(path);
+  const ck = await loadCheckpoint(dir, { optimizer: false });
+  const modelRef = o.model ?? ck.manifest.baseModel;
+  if (!modelRef) throw new Error(`${dir}: the manifest names no base model; pass --model`);
+  const base = await loadBaseModel(modelRef);
+  const state = await modelStateFromCheckpoint({ ...ck, state: { trainer: { step: 0, epoch: 0 }, optimizer: { moments: new Map() } } });
+  const cfgRec = (ck.manifest.config ?? {}) as { minPixels?: number | null; maxPixels?: number | null };
+  const imageOptions: ImageOptions = {
+    ...(o.minPixels ?? cfgRec.minPixels ? { minPixels: (o.minPixels ?? cfgRec.minPixels)! } : {}),
+    ...(o.maxPixels ?? cfgRec.maxPixels ? { maxPixels: (o.maxPixels ?? cfgRec.maxPixels)! } : {}),
+  };
+  const processor = await Qwen3VLProcessor.fromPretrained(ck.processorDir ?? base.dir, imageOptions);
+  const numClasses = ck.head.numClasses;
+  const weights = ck.mode === 'full' ? new Map([...base.weights].map(([n, t]) => [n, state.params[n] ?? t])) : base.weights;
+  const tm = ck.adapter?.config.target_modules;
+  const lora = ck.adapter
+    ? {
+        r: ck.adapter.config.r,
+        alpha: ck.adapter.config.lora_alpha,
+        dropout: ck.adapter.config.lora_dropout,
+        ...(Array.isArray(tm) ? { targetModules: tm as LoraModule[] } : {}),
+      }
+    : undefined;
+  const session = await RewardModelSession.create({
+    config: base.configJson,
+    weights,
+    mode: ck.mode === 'full' ? 'full' : 'lora',
+    numClasses,
+    initial: new Map(Object.entries(state.params)),
+    ...(lora ? { lora } : {}),
+    graphs: ['eval'],
+    device: o.device ?? 'cpu',
+    ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}),
+  });
+  return {
+    session,
+    processor,
+    encode: processorEncode(processor),
+    checkpoint: ck,
+    numClasses,
+    imageOptions,
+    dispose: () => session.dispose(),
+  };
+}
+
+/** Metrics of a model on a dataset (all of it, or the validation episodes of a split). */
+export async function evaluateRewardModel(
+  m: RewardModel,
+  root: string,
+  o: { episodes?: readonly number[]; batchSize?: number; dataset?: Omit<AlohaRewardDatasetOptions, 'numClasses'> } = {},
+): Promise<ClassificationReport & { loss: number }> {
+  const ds = await AlohaRewardDataset.open(root, { ...(o.dataset ?? {}), numClasses: m.numClasses, ...(o.episodes ? { episodes: o.episodes } : {}) });
+  return evaluate({ session: m.session, source: alohaSource(ds), encode: m.encode, batchSize: o.batchSize ?? 2 });
+}
+
+/** Class probabilities, predicted bin and expected reward for images + task text. */
+export async function predictSample(m: RewardModel, images: RewardSample['images'], text: string): Promise<Prediction> {
+  const r = await m.session.evaluate(m.processor.encode([{ images, text, label: 0 }]));
+  return predictionFromLogits(r.logits, m.numClasses)[0]!;
+}
+
+/** Per-frame reward curve of one episode; writes CSV / JSON / PNG into `outDir` when given. */
+export async function predictEpisode(
+  m: RewardModel,
+  root: string,
+  episode: number,
+  o: { outDir?: string; batchSize?: number; frameStride?: number; dataset?: Omit<AlohaRewardDatasetOptions, 'numClasses'> } = {},
+): Promise<{ rows: CurveRow[]; files?: { csv: string; json: string; png: string }; accuracy: number }> {
+  const ds = await AlohaRewardDataset.open(root, { ...(o.dataset ?? {}), numClasses: m.numClasses, episodes: [episode], frameStride: o.frameStride ?? 1 });
+  if (ds.length === 0) throw new Error(`${root}: episode ${episode} has no frames (episodes: ${(await AlohaRewardDataset.open(root, { numClasses: m.numClasses })).episodeIndices().join(', ')})`);
+  const rows: CurveRow[] = [];
+  const bs = o.batchSize ?? 4;
+  for (let s = 0; s < ds.length; s += bs) {
+    const idx = Array.from({ length: Math.min(bs, ds.length - s) }, (_, k) => s + k);
+    const samples = await ds.getMany(idx);
+    const r = await m.session.evaluate(m.processor.encode(samples));
+    predictionFromLogits(r.logits, m.numClasses).forEach((p, k) => {
+      const smp = samples[k]!;
+      rows.push({ episode, frame: smp.frameIndex, timestamp: smp.timestamp, label: smp.label, predicted: p.predicted, expected: p.expectedReward, probs: p.probs });
+    });
+  }
+  const accuracy = rows.filter((r) => r.label === r.predicted).length / rows.length;
+  const files = o.outDir ? await writeRewardCurve(o.outDir, `episode_${String(episode).padStart(6, '0')}`, rows, { numClasses: m.numClasses, title: `episode ${episode}: reward per frame (accuracy ${accuracy.toFixed(3)})` }) : undefined;
+  return { rows, ...(files ? { files } : {}), accuracy };
+}
