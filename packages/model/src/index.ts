@@ -102,3 +102,5 @@ export { buildTrainingArtifacts, checkFixtureGradients, GRAD_TOLERANCE, QWEN3VL_
 export type { FinetuneMode, GradientCheckOptions, GradientReport, Qwen3VLTrainingOptions } from './artifacts/index.js';
 export { hfHubCacheDir, resolveModelDir } from './hub.js';
 export type { ResolveModelOptions } from './hub.js';
+export { DEFAULT_MODEL_ID, loadQwen3VL } from './load.js';
+export type { LoadedQwen3VL } from './load.js';

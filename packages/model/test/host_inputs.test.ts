@@ -95,5 +95,11 @@ describe.runIf(hasFixture)('host inputs vs fixture', () => {
     expect(() => prepareQwen3VLInputs(config, { inputIds: ids, attentionMask: mask, pixelValues: pv2, imageGridThw: grid2 })).toThrow(
       /28 <\|image_pad\|> tokens .* 38 features/,
     );
+    // More image tokens than features: drop the last image's grid and pixels.
+    const grid3 = tensorData('int64', [5, 3], (grid.data as BigInt64Array).slice(0, 15));
+    const pv3 = tensorData('float32', [92, pv.dims[1]!], (pv.data as Float32Array).slice(0, 92 * pv.dims[1]!));
+    expect(() => prepareQwen3VLInputs(config, { inputIds: ids, attentionMask: mask, pixelValues: pv3, imageGridThw: grid3 })).toThrow(
+      /28 <\|image_pad\|> tokens .* 23 features/,
+    );
   });
 });
