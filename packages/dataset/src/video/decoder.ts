@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { DatasetError } from '../errors.js';
 import type { RgbImage } from '../image.js';
 import { decodeRun, probeVideo, type FfmpegPaths, type VideoProbe } from './ffmpeg.js';
+import { readMp4VideoTrack } from './mp4.js';
 import { FrameCache } from './frame_cache.js';
 
 export interface VideoDecoderOptions extends FfmpegPaths {
@@ -11,7 +12,7 @@ export interface VideoDecoderOptions extends FfmpegPaths {
   readonly cache?: FrameCache;
   /** ffmpeg processes running at once (default: max(4, CPUs) — start-up latency dominates small runs). */
   readonly concurrency?: number;
-  /** Requested frames closer than this many frames are decoded by one process (default 24). */
+  /** Requested frames closer than this many frames are decoded by one process (default 48: decoding through a gap costs less than starting ffmpeg). */
   readonly maxGap?: number;
   /** Extra frames decoded (and cached) after each run, for sequential readers (default 0). */
   readonly readahead?: number;
@@ -54,15 +55,27 @@ export class VideoDecoder {
   constructor(private readonly opts: VideoDecoderOptions = {}) {
     this.cache = opts.cache ?? new FrameCache(opts.cacheBytes ?? 512 * 1024 * 1024);
     this.concurrency = Math.max(1, opts.concurrency ?? Math.max(4, availableParallelism()));
-    this.maxGap = opts.maxGap ?? 24;
+    this.maxGap = opts.maxGap ?? 48;
     this.readahead = opts.readahead ?? 0;
     this.spanBytes = opts.spanBytes ?? 48 * 1024 * 1024;
   }
 
+  /**
+   * Frame times and size: read from the MP4 `moov` box in-process when possible (no process
+   * start), else from ffprobe (other containers, truncated files — whose error it reports).
+   */
   probe(file: string): Promise<VideoProbe> {
     let p = this.probes.get(file);
     if (!p) {
-      p = probeVideo(file, this.opts);
+      p = readMp4VideoTrack(file).then((t) => {
+        if (!t) return probeVideo(file, this.opts);
+        const n = t.frameTimes.length;
+        const fps = n > 1 ? (n - 1) / (t.frameTimes[n - 1]! - t.frameTimes[0]!) : 0;
+        return {
+          file, codec: t.codec, width: t.width, height: t.height, pixFmt: '', fps,
+          startTime: t.frameTimes[0]!, duration: t.frameTimes[n - 1]! - t.frameTimes[0]! + (fps ? 1 / fps : 0), frameTimes: t.frameTimes,
+        };
+      });
       p.catch(() => this.probes.delete(file));
       this.probes.set(file, p);
     }

@@ -44,17 +44,20 @@ export async function probeVideo(file: string, paths: FfmpegPaths = {}): Promise
   if (!st?.isFile()) throw new DatasetError('video file is missing', { file });
   const r = await run(paths.ffprobe ?? 'ffprobe', [
     '-v', 'error', '-select_streams', 'v:0',
-    '-show_entries', 'stream=codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,start_time,duration:packet=pts_time',
+    '-show_entries', 'stream=codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,time_base,start_time,duration:packet=pts',
     '-of', 'json', file,
   ]);
   if (r.code !== 0) {
     const msg = r.stderr.trim().split('\n').slice(-2).join(' ');
     throw new DatasetError(`unreadable video (ffprobe: ${msg || `exit ${r.code}`})`, { file });
   }
-  const j = JSON.parse(r.stdout.toString()) as { streams?: Record<string, unknown>[]; packets?: { pts_time?: string }[] };
+  const j = JSON.parse(r.stdout.toString()) as { streams?: Record<string, unknown>[]; packets?: { pts?: number }[] };
   const s = j.streams?.[0];
   if (!s) throw new DatasetError('no video stream', { file });
-  const times = (j.packets ?? []).map((p) => Number(p.pts_time)).filter((t) => Number.isFinite(t));
+  // pts × time_base exactly (pts_time is printed with 6 decimals only).
+  const [tbNum, tbDen] = String(s.time_base ?? '1/1').split('/').map(Number);
+  const tb = (tbNum ?? 1) / (tbDen || 1);
+  const times = (j.packets ?? []).map((p) => Number(p.pts) * tb).filter((t) => Number.isFinite(t));
   times.sort((a, b) => a - b);
   if (times.length === 0) throw new DatasetError('video stream has no frames', { file });
   const fps = rate(s.avg_frame_rate) || rate(s.r_frame_rate);
