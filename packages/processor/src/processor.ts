@@ -31,6 +31,13 @@ export interface ProcessorOptions {
 export interface EncodeOptions {
   /** append '<|im_start|>assistant\n' (false for the reward classifier, as the seed does) */
   readonly addGenerationPrompt?: boolean;
+  /**
+   * Write pixel_values into this buffer (when it holds enough floats; batch.pixelValues.data is then
+   * a view of it) instead of a fresh array. A batch of 2 x 3 x 480x640 needs 44 MB; reusing one buffer
+   * across steps avoids the page faults of a new allocation each time. The caller must not reuse it
+   * while an earlier batch is still in use.
+   */
+  readonly pixelBuffer?: Float32Array;
 }
 
 /** What renderPrompt needs of a sample: how many images, and the text. */
@@ -206,7 +213,8 @@ export class Qwen3VLProcessor {
     const rowLen = 3 * T * p * p;
     const rows = encoded.reduce((n, e) => n + e.grids.reduce((k, [t, h, w]) => k + t * h * w, 0), 0);
     // Images are written straight into the batch buffer, in sample order.
-    const pixels = new Float32Array(rows * rowLen);
+    const pixels =
+      opts.pixelBuffer && opts.pixelBuffer.length >= rows * rowLen ? opts.pixelBuffer.subarray(0, rows * rowLen) : new Float32Array(rows * rowLen);
     let offset = 0;
     samples.forEach((s, i) =>
       s.images.forEach((im: RgbImage, j: number) => {

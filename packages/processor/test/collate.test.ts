@@ -76,3 +76,19 @@ describe('batch collate', () => {
     expect(n(small.encode([s]).imageGridThw.data)).toEqual([1, 14, 20]); // smart_resize(480, 640, max 76800) = 224 x 320
   });
 });
+
+describe('pixelBuffer option', () => {
+  it('writes pixel_values into the given buffer and gives the same batch', async () => {
+    const p = await Qwen3VLProcessor.fromPretrained(PROCESSOR_DIR, { minPixels: 32 * 32, maxPixels: 128 * 128 });
+    const samples = [{ images: [image(64, 32, 1), image(96, 64, 2)], text: 'Task: a' }];
+    const plain = p.encode(samples);
+    const buffer = new Float32Array(plain.pixelValues.data.length + 100);
+    const reused = p.encode(samples, { pixelBuffer: buffer });
+    expect((reused.pixelValues.data as Float32Array).buffer).toBe(buffer.buffer);
+    expect(reused.pixelValues.data.length).toBe(plain.pixelValues.data.length);
+    expect(Array.from(reused.pixelValues.data as Float32Array)).toEqual(Array.from(plain.pixelValues.data as Float32Array));
+    // too small: a fresh array is used instead
+    const small = p.encode(samples, { pixelBuffer: new Float32Array(10) });
+    expect(small.pixelValues.data.length).toBe(plain.pixelValues.data.length);
+  });
+});
