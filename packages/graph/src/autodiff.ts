@@ -24,13 +24,16 @@ export interface GradOptions {
   /** Return zeros for a `wrt` the loss does not depend on, instead of throwing. */
   readonly allowUnused?: boolean;
   /**
-   * Activation checkpointing: forward nodes to re-emit inside the backward
-   * pass, so the backward reads recomputed copies and the originals can be
-   * freed after their forward use. A predicate, or node-name prefixes (the
-   * blocks of `g.scope`, e.g. ['model.layers.0', 'model.layers.1']).
-   * Random ops and Constants are never recomputed.
+   * Activation checkpointing: blocks of forward nodes to re-emit inside the
+   * backward pass, so only block inputs (checkpoints) stay stored and the
+   * activations inside a block are recomputed when its backward runs.
+   * Either node-name prefixes, one block each (the `g.scope` regions, e.g.
+   * ['model.layers.0', 'model.layers.1']), or a function giving a node's
+   * block id: a string, `true` for the node name's first path segment, or
+   * false/null/undefined for "not recomputed". Random ops and Constants are
+   * never recomputed.
    */
-  readonly recompute?: ((node: Node) => boolean) | readonly string[];
+  readonly recompute?: ((node: Node) => string | boolean | null | undefined) | readonly string[];
 }
 
 /**
@@ -83,8 +86,9 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], options: GradOptions 
     }
     const needs = node.inputs.map((t, i) => t !== null && needed.has(t) && fromWrt.has(t) && diffEdge(node, i, def));
     const dep = dys.find((d) => d !== null) ?? null;
-    const inputs = node.inputs.map((t) => (t ? saved(t, dep) : null));
-    const outputs = node.outputs.map((t) => saved(t, dep));
+    const block = saved.blockOf(node);
+    const inputs = node.inputs.map((t) => (t ? saved.read(t, block, dep) : null));
+    const outputs = node.outputs.map((t) => saved.read(t, block, dep));
     const result = g.scope(`grad/${node.name}`, () => def.grad({ graph: g, node, inputs, outputs, dys, needs }));
     node.inputs.forEach((x, i) => {
       const gi = result[i];
@@ -168,9 +172,12 @@ function nameGrad(w: Tensor, t: Tensor): Tensor {
 }
 
 /**
- * Maps a forward tensor to what the backward pass should read: itself, or a
- * recomputed copy when its producer is marked for recomputation. Copies are
- * made lazily and once; unmarked producers are the block boundaries.
+ * Maps a forward tensor to what a gradient rule of a node in `block` should
+ * read: the stored tensor, or a recomputed copy when the producer is in the
+ * same recompute block. Tensors crossing from another block (e.g. the
+ * previous layer's output) or from outside any block are read as stored:
+ * they are the checkpoints, as in torch.utils.checkpoint, so recomputing
+ * layer i never re-runs layer i-1. Copies are made lazily and once.
  *
  * Two ORT behaviours shape this. Its common-subexpression elimination would
  * merge a copy with its original (undoing the recompute), and nothing would
@@ -183,14 +190,24 @@ function nameGrad(w: Tensor, t: Tensor): Tensor {
  * non-Constant nodes and float graph inputs with a symbolic dim
  * (activations); static graph inputs (weights) are read directly.
  */
-function recomputer(g: Graph, spec: GradOptions['recompute']): (t: Tensor, dep: Tensor | null) => Tensor {
-  if (!spec) return (t) => t;
-  const marked =
-    typeof spec === 'function'
-      ? spec
-      : (node: Node) => spec.some((p) => node.name === p || node.name.startsWith(`${p}/`));
-  const recomputable = (node: Node | null): node is Node =>
-    node !== null && node.opType !== 'Constant' && marked(node) && !getOpDef(node.opType, node.domain)?.nondeterministic;
+function recomputer(g: Graph, spec: GradOptions['recompute']): { blockOf: (node: Node) => string | null; read: (t: Tensor, block: string | null, dep: Tensor | null) => Tensor } {
+  const blocks = new Map<Node, string | null>();
+  const blockOf = (node: Node): string | null => {
+    if (!spec) return null;
+    let b = blocks.get(node);
+    if (b !== undefined) return b;
+    b = null;
+    if (node.opType !== 'Constant' && !getOpDef(node.opType, node.domain)?.nondeterministic) {
+      if (typeof spec === 'function') {
+        const r = spec(node);
+        b = typeof r === 'string' ? r : r === true ? node.name.split('/')[0]! : null;
+      } else {
+        for (const p of spec) if ((node.name === p || node.name.startsWith(`${p}/`)) && (b === null || p.length > b.length)) b = p;
+      }
+    }
+    blocks.set(node, b);
+    return b;
+  };
   const copies = new Map<Tensor, Tensor>();
   const conds = new Map<Tensor, Tensor>();
   const gates = new Map<Tensor, Map<Tensor, Tensor>>();
@@ -211,12 +228,12 @@ function recomputer(g: Graph, spec: GradOptions['recompute']): (t: Tensor, dep: 
     }
     return gt;
   };
-  const map = (t: Tensor, dep: Tensor | null): Tensor => {
+  const read = (t: Tensor, block: string | null, dep: Tensor | null): Tensor => {
     const node = t.producer;
-    if (!recomputable(node)) return t;
+    if (block === null || !node || blockOf(node) !== block) return t;
     const hit = copies.get(t);
     if (hit) return hit;
-    const inputs = node.inputs.map((x) => (x ? (recomputable(x.producer) ? map(x, dep) : gate(x, dep)) : null));
+    const inputs = node.inputs.map((x) => (!x ? null : x.producer && blockOf(x.producer) === block ? read(x, block, dep) : gate(x, dep)));
     const outs = g.node(node.opType, inputs, node.attrs, node.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape })), {
       name: `recompute/${node.name}`,
       domain: node.domain,
@@ -224,7 +241,7 @@ function recomputer(g: Graph, spec: GradOptions['recompute']): (t: Tensor, dep: 
     node.outputs.forEach((o, k) => copies.set(o, outs[k]!));
     return copies.get(t)!;
   };
-  return map;
+  return { blockOf, read };
 }
 
 /** Why a wrt gets no gradient: unrelated, or every path crosses a non-differentiable edge. */

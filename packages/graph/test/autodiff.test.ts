@@ -152,8 +152,16 @@ describe('grad: recompute (activation checkpointing)', () => {
     // The backward reads the copies, not the stored block activations.
     const copyOut = new Set(copies.flatMap((n) => n.outputs));
     expect(added.some((n) => n.name.startsWith('grad/') && n.inputs.some((t) => t && copyOut.has(t)))).toBe(true);
-    const viaPredicate = G.grad(loss, ws, { recompute: (n) => n.opType !== 'MatMul' });
-    [...plain, ...viaPrefix, ...viaPredicate].forEach((t) => g.output(t));
+    // Recomputing layer i starts from the stored output of layer i-1: no copy reads another layer's copy.
+    for (const c of copies) {
+      const layer = c.name.split('/')[1];
+      for (const t of c.inputs) {
+        if (t?.producer?.name.startsWith('recompute/')) expect(t.producer.name.split('/')[1]).toBe(layer);
+      }
+    }
+    const viaPredicate = G.grad(loss, ws, { recompute: (n) => n.opType !== 'MatMul' && n.name.startsWith('layers.') });
+    const viaBlockIds = G.grad(loss, ws, { recompute: (n) => (n.name.startsWith('layers.2/') ? 'last' : null) });
+    [...plain, ...viaPrefix, ...viaPredicate, ...viaBlockIds].forEach((t) => g.output(t));
     const next = rng(11);
     const B = 3;
     const feeds: Record<string, G.TensorData> = {
@@ -167,6 +175,7 @@ describe('grad: recompute (activation checkpointing)', () => {
       expect(Array.from(r[p.name]!.data as Float32Array).some((v) => v !== 0)).toBe(true);
       expectClose(r[viaPrefix[i]!.name]!, r[p.name]!, { rtol: 0, atol: 0, name: `recompute prefix w${i}` });
       expectClose(r[viaPredicate[i]!.name]!, r[p.name]!, { rtol: 0, atol: 0, name: `recompute predicate w${i}` });
+      expectClose(r[viaBlockIds[i]!.name]!, r[p.name]!, { rtol: 0, atol: 0, name: `recompute block ids w${i}` });
     });
   });
 });
