@@ -60,6 +60,10 @@ describe('bad input gives clear errors', () => {
     copyFileSync(join(PROCESSOR_DIR, 'tokenizer_config.json'), join(dir, 'tokenizer_config.json'));
     await expect(Qwen3VLProcessor.fromPretrained(dir)).rejects.toThrow(/missing processor file\(s\) tokenizer\.json, preprocessor_config\.json/);
     await expect(Qwen3VLProcessor.fromPretrained(join(dir, 'nope'))).rejects.toThrow(/no such directory, and not a hub id/);
+    // all three required files but no chat template anywhere
+    const noTemplate = mkdtempSync(join(tmpdir(), 'vlr-proc-'));
+    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json']) copyFileSync(join(PROCESSOR_DIR, f), join(noTemplate, f));
+    await expect(Qwen3VLProcessor.fromPretrained(noTemplate)).rejects.toThrow(/no chat template \(expected chat_template\.jinja/);
     await expect(Qwen3VLProcessor.fromPretrained(join(dir, 'tokenizer_config.json'))).rejects.toThrow(/expected a directory/);
   });
 
