@@ -69,7 +69,7 @@ describe('training artifacts on a toy transformer', () => {
       expect(g.inputs.some((t) => t.name === n)).toBe(false);
       expect(g.outputs.some((o) => o.name === IO.updated(n))).toBe(false);
     }
-    const state = s.getTrainableState();
+    const state = await s.getTrainableState();
     expect(Object.keys(state.params).sort()).toEqual(params.filter((p) => p.trainable).map((p) => p.name).sort());
     // The stored initializer values equal a fresh copy of the initial values, bit for bit.
     const again = toyParams(TOY_SMALL, 'lora', 1);
@@ -106,8 +106,8 @@ describe('training artifacts on a toy transformer', () => {
       expect(ap.gradNorm).toBeCloseTo(one.gradNorm, 4);
       expect(ap.microBatches).toBe(2);
     }
-    const sw = whole.getTrainableState();
-    const sm = micro.getTrainableState();
+    const sw = await whole.getTrainableState();
+    const sm = await micro.getTrainableState();
     expect(sm.step).toBe(3);
     let worst = 0;
     for (const n of Object.keys(sw.params)) {
@@ -130,7 +130,7 @@ describe('training artifacts on a toy transformer', () => {
     for (let i = 0; i < 6; i++) ref.push((await a.step(batch, 1e-2)).loss);
     const b = await TrainingSession.create(art, SESSION);
     for (let i = 0; i < 3; i++) await b.step(batch, 1e-2);
-    const snap = JSON.parse(JSON.stringify(b.getTrainableState(), (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v)));
+    const snap = JSON.parse(JSON.stringify((await b.getTrainableState()), (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v)));
     await b.dispose();
     const revive = (rec: Record<string, { dtype: 'float32'; dims: number[]; data: number[] }>) =>
       Object.fromEntries(Object.entries(rec).map(([k, t]) => [k, { dtype: t.dtype, dims: t.dims, data: Float32Array.from(t.data) }]));

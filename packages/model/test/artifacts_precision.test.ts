@@ -22,7 +22,7 @@ describe('mixed precision and loss scaling', () => {
     expect(mm.length).toBeGreaterThan(0);
     expect(mm.every((n) => n.inputs.every((t) => t!.dtype === 'float16'))).toBe(true);
     for (const p of fp16.params.filter((q) => q.trainable)) expect(g.inputs.find((t) => t.name === p.name)!.dtype).toBe('float32');
-    const st = fp16.s.getTrainableState();
+    const st = await fp16.s.getTrainableState();
     expect(st.lossScale).toEqual({ scale: 65536, growthTracker: 6 });
     expect(Object.values(st.m).every((t) => t.dtype === 'float32')).toBe(true);
     fp16.res.forEach((r, i) => {
@@ -58,10 +58,10 @@ describe('mixed precision and loss scaling', () => {
     const params = toyParams(TOY_SMALL, 'lora', 1);
     const art = buildArtifacts(toyForward(TOY_SMALL), params, { graphs: ['train'], precision: 'fp16', lossScale: { initScale: 2 ** 24 } });
     const s = await TrainingSession.create(art, SESSION);
-    const before = s.getTrainableState();
+    const before = await s.getTrainableState();
     const first = await s.step(batch, 1e-2);
     expect(first.skipped).toBe(true);
-    const after = s.getTrainableState();
+    const after = await s.getTrainableState();
     expect(after.step).toBe(0);
     expect(after.lossScale).toEqual({ scale: 2 ** 23, growthTracker: 0 });
     for (const k of Object.keys(before.params)) {
@@ -71,7 +71,7 @@ describe('mixed precision and loss scaling', () => {
     let skips = 1;
     while ((await s.step(batch, 1e-2)).skipped) skips++;
     expect(s.steps).toBe(1);
-    expect(s.getTrainableState().lossScale!.scale).toBe(2 ** (24 - skips));
+    expect((await s.getTrainableState()).lossScale!.scale).toBe(2 ** (24 - skips));
     await s.dispose();
   });
 

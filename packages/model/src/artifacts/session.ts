@@ -92,7 +92,7 @@ export class TrainingSession {
     this.addDropout(feeds, batch, 'train', 0);
     const out = await sess.runOrt(feeds);
     const skipped = this.absorbUpdate(out);
-    return { loss: readScalar(out[IO.loss]!), gradNorm: readScalar(out[IO.gradNorm]!), logits: host(out[IO.logits]!, 'logits'), skipped };
+    return { loss: readScalarSync(out[IO.loss]!), gradNorm: readScalarSync(out[IO.gradNorm]!), logits: host(out[IO.logits]!, 'logits'), skipped };
   }
 
   /** Forward + backward of one micro-batch, adding its gradients into the accumulators. */
@@ -110,9 +110,9 @@ export class TrainingSession {
     if (this.manifest.lossScaling) feeds[IO.lossScale] = this.state.get(IO.lossScale)!;
     this.addDropout(feeds, batch, 'gradient', this.micro);
     const out = await sess.runOrt(feeds);
-    for (const name of this.trainable) this.acc.set(name, out[IO.updated(IO.acc(name))]!);
+    for (const name of this.trainable) replace(this.acc, name, out[IO.updated(IO.acc(name))]!);
     this.micro++;
-    return { loss: readScalar(out[IO.loss]!), logits: host(out[IO.logits]!, 'logits') };
+    return { loss: readScalarSync(out[IO.loss]!), logits: host(out[IO.logits]!, 'logits') };
   }
 
   /**
@@ -133,7 +133,7 @@ export class TrainingSession {
     const out = await sess.runOrt(feeds);
     const grads: Record<string, TensorData> = {};
     for (const name of this.trainable) grads[name] = host(out[IO.updated(IO.acc(name))]!, name);
-    return { loss: readScalar(out[IO.loss]!), logits: host(out[IO.logits]!, 'logits'), grads };
+    return { loss: readScalarSync(out[IO.loss]!), logits: host(out[IO.logits]!, 'logits'), grads };
   }
 
   /** Apply one optimizer step with the mean of the accumulated gradients, then clear them. */
@@ -152,7 +152,7 @@ export class TrainingSession {
     const microBatches = this.micro;
     this.acc = null;
     this.micro = 0;
-    return { gradNorm: readScalar(out[IO.gradNorm]!), skipped, microBatches };
+    return { gradNorm: readScalarSync(out[IO.gradNorm]!), skipped, microBatches };
   }
 
   /** Forward only (no dropout) with the current trainable values: logits, loss and any extra outputs. */
@@ -166,16 +166,24 @@ export class TrainingSession {
     return res as Record<string, TensorData> & { logits: TensorData; loss: TensorData };
   }
 
-  /** A host copy of everything needed to resume (trainable params, moments, step, loss scale). */
-  getTrainableState(): TrainableState {
-    const rec = (f: (n: string) => string) => Object.fromEntries(this.trainable.map((n) => [n, copyHost(this.state.get(f(n))!, f(n))]));
+  /**
+   * A host copy of everything needed to resume (trainable params, moments,
+   * step, loss scale). Async because device-resident state (WebGPU) is
+   * downloaded; on the CPU provider it is a copy of ORT's output buffers.
+   */
+  async getTrainableState(): Promise<TrainableState> {
+    const rec = async (f: (n: string) => string) => {
+      const out: Record<string, TensorData> = {};
+      for (const n of this.trainable) out[n] = await copyHost(this.state.get(f(n))!, f(n));
+      return out;
+    };
     return {
       step: this.stepCount,
-      params: rec((n) => n),
-      m: rec(IO.m),
-      v: rec(IO.v),
+      params: await rec((n) => n),
+      m: await rec(IO.m),
+      v: await rec(IO.v),
       ...(this.manifest.lossScaling
-        ? { lossScale: { scale: readScalar(this.state.get(IO.lossScale)!), growthTracker: readScalar(this.state.get(IO.growthTracker)!) } }
+        ? { lossScale: { scale: await readScalar(this.state.get(IO.lossScale)!), growthTracker: await readScalar(this.state.get(IO.growthTracker)!) } }
         : {}),
     };
   }
@@ -237,7 +245,16 @@ export class TrainingSession {
       const model = 'graphs' in this.source ? this.source.graphs[kind] : this.source.models[kind];
       if (!model) throw new Error(`TrainingSession: these artifacts have no '${kind}' graph (built: ${this.manifest.graphs.join(', ')})`);
       const { params: _p, state: _s, seed: _seed, ...sessionOptions } = this.options;
-      s = createSession(model, sessionOptions);
+      // WebGPU: updated state (params, moments, accumulators) stays in GPU buffers
+      // between runs; ORT's Node binding has no CUDA device tensors, so under
+      // 'cuda' state round-trips through host memory (see runtime/stateful.ts).
+      if (sessionOptions.provider === 'webgpu' && !sessionOptions.preferredOutputLocation) {
+        const loc: Record<string, 'gpu-buffer'> = {};
+        for (const n of this.trainable) {
+          for (const x of [n, IO.m(n), IO.v(n), IO.acc(n)]) loc[IO.updated(x)] = 'gpu-buffer';
+        }
+        s = createSession(model, { ...sessionOptions, preferredOutputLocation: loc });
+      } else s = createSession(model, sessionOptions);
       this.sessions.set(kind, s);
     }
     return s;
@@ -275,15 +292,13 @@ export class TrainingSession {
   /** Take updated/* outputs as the new state; returns whether the step was skipped (fp16 overflow). */
   private absorbUpdate(out: Record<string, OrtTensor>): boolean {
     for (const name of this.trainable) {
-      this.state.set(name, out[IO.updated(name)]!);
-      this.state.set(IO.m(name), out[IO.updated(IO.m(name))]!);
-      this.state.set(IO.v(name), out[IO.updated(IO.v(name))]!);
+      for (const key of [name, IO.m(name), IO.v(name)]) replace(this.state, key, out[IO.updated(key)]!);
     }
     let skipped = false;
     if (this.manifest.lossScaling) {
-      this.state.set(IO.lossScale, out[IO.updated(IO.lossScale)]!);
-      this.state.set(IO.growthTracker, out[IO.updated(IO.growthTracker)]!);
-      skipped = readScalar(out[IO.foundInf]!) !== 0;
+      replace(this.state, IO.lossScale, out[IO.updated(IO.lossScale)]!);
+      replace(this.state, IO.growthTracker, out[IO.updated(IO.growthTracker)]!);
+      skipped = readScalarSync(out[IO.foundInf]!) !== 0;
     }
     if (!skipped) this.stepCount++;
     return skipped;
@@ -315,9 +330,27 @@ function scalarOrt(x: number): OrtTensor {
   return new ort.Tensor('float32', Float32Array.of(x), []);
 }
 
-function readScalar(t: OrtTensor): number {
+/** Swap in a new state tensor, releasing the old one when it holds GPU memory. */
+function replace(map: Map<string, OrtTensor>, key: string, t: OrtTensor): void {
+  const old = map.get(key);
+  map.set(key, t);
+  if (old && old !== t && old.location === 'gpu-buffer') old.dispose();
+}
+
+const onHost = (t: OrtTensor): boolean => t.location === 'cpu' || t.location === 'cpu-pinned';
+
+/** A CPU-side ort.Tensor (downloads device-resident ones). */
+async function toHost(t: OrtTensor): Promise<OrtTensor> {
+  return onHost(t) ? t : new ort.Tensor(t.type, (await t.getData()) as never, t.dims);
+}
+
+function readScalarSync(t: OrtTensor): number {
   const d = t.data as ArrayLike<number | bigint | boolean>;
   return Number(d[0]);
+}
+
+async function readScalar(t: OrtTensor): Promise<number> {
+  return readScalarSync(await toHost(t));
 }
 
 function host(t: OrtTensor, name: string): TensorData {
@@ -328,8 +361,8 @@ function copyData(t: TensorData): TensorData {
   return { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() as TensorData['data'] };
 }
 
-function copyHost(t: OrtTensor, name: string): TensorData {
-  return copyData(host(t, name));
+async function copyHost(t: OrtTensor, name: string): Promise<TensorData> {
+  return copyData(host(await toHost(t), name));
 }
 
 function toFloat32(t: TensorData, name: string): TensorData {
