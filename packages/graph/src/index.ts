@@ -28,6 +28,7 @@ export {
   exp,
   expand,
   flatten,
+  floor,
   gather,
   gatherElements,
   gatherND,
@@ -100,7 +101,7 @@ export type {
   ScatterReduction,
   TensorLike,
 } from './ops/index.js';
-export { applyRotary, attention, causalPaddingMask, crossEntropy, dropout, FINFO_MIN, gelu, geluTanh, layerNorm, linear, rmsNorm, rotateHalf, silu } from './nn/index.js';
+export { applyRotary, attention, causalPaddingMask, crossEntropy, dropout, dropoutKeepMask, FINFO_MIN, gelu, geluTanh, layerNorm, linear, rmsNorm, rotateHalf, silu } from './nn/index.js';
 export type { AttentionArgs, CrossEntropyOptions, DropoutOptions } from './nn/index.js';
 export { grad, sumToShape } from './autodiff.js';
 export type { GradOptions } from './autodiff.js';

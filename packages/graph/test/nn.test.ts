@@ -194,6 +194,33 @@ describe('nn forward values vs JS references', () => {
     expect(kept).toBeGreaterThan(650);
     expect(kept).toBeLessThan(850);
   });
+
+  it('dropout from a seed tensor: same seed same mask, new seed new mask, P(keep) = 1-p', async () => {
+    const g = new G.Graph('drop');
+    const x = g.input('x', 'float32', ['B', 'S', 64]);
+    const seed = g.input('seed', 'int64', []);
+    g.output(G.dropout(x, 0.3, seed), 'a');
+    g.output(G.dropout(x, 0.3, { seed }), 'b');
+    const s = await createSession(g, { intraOpThreads: 1 });
+    const feeds = (k: number) => ({ x: G.tensorData('float32', [4, 50, 64], new Float32Array(4 * 50 * 64).fill(1)), seed: i64([], [k]) });
+    const r1 = await s.run(feeds(1));
+    const r1b = await s.run(feeds(1));
+    const r2 = await s.run(feeds(2));
+    await s.dispose();
+    const a1 = Array.from(r1.a!.data as Float32Array);
+    expect(Array.from(r1.b!.data as Float32Array)).toEqual(a1);
+    expect(Array.from(r1b.a!.data as Float32Array)).toEqual(a1);
+    const a2 = Array.from(r2.a!.data as Float32Array);
+    const n = a1.length;
+    const keep1 = a1.filter((v) => v !== 0).length / n;
+    const same = a1.filter((v, i) => (v !== 0) === (a2[i] !== 0)).length / n;
+    expect(Math.abs(keep1 - 0.7)).toBeLessThan(0.02);
+    expect(Math.abs(same - (0.7 * 0.7 + 0.3 * 0.3))).toBeLessThan(0.02); // independent masks
+    // Neighbouring elements are not correlated: P(both kept) ≈ 0.49.
+    const pairs = a1.slice(1).filter((v, i) => v !== 0 && a1[i] !== 0).length / (n - 1);
+    expect(Math.abs(pairs - 0.49)).toBeLessThan(0.02);
+    expect(a1.find((v) => v !== 0)).toBeCloseTo(1 / 0.7, 6);
+  });
 });
 
 // --- gradients ----------------------------------------------------------------

@@ -2,7 +2,7 @@
 export { gelu, geluTanh, silu } from './activations.js';
 export { FINFO_MIN, attention, causalPaddingMask } from './attention.js';
 export type { AttentionArgs } from './attention.js';
-export { dropout } from './dropout.js';
+export { dropout, dropoutKeepMask } from './dropout.js';
 export type { DropoutOptions } from './dropout.js';
 export { linear } from './linear.js';
 export { crossEntropy } from './loss.js';

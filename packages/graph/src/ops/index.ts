@@ -16,6 +16,7 @@ import { ErfOp } from './Erf.js';
 import { ExpOp } from './Exp.js';
 import { ExpandOp } from './Expand.js';
 import { FlattenOp } from './Flatten.js';
+import { FloorOp } from './Floor.js';
 import { GatherOp } from './Gather.js';
 import { GatherElementsOp } from './GatherElements.js';
 import { GatherNDOp } from './GatherND.js';
@@ -83,6 +84,7 @@ const ALL: readonly OpDef[] = [
   ExpOp,
   ExpandOp,
   FlattenOp,
+  FloorOp,
   GatherOp,
   GatherElementsOp,
   GatherNDOp,
@@ -156,6 +158,7 @@ export { erf } from './Erf.js';
 export { exp } from './Exp.js';
 export { expand } from './Expand.js';
 export { flatten } from './Flatten.js';
+export { floor } from './Floor.js';
 export { gather } from './Gather.js';
 export { gatherElements } from './GatherElements.js';
 export { gatherND } from './GatherND.js';
