@@ -1,4 +1,8 @@
 import type { Command } from '../command.js';
+import { demo } from './demo.js';
+import { predict } from './predict.js';
+import { evalCommand } from './eval.js';
+import { train } from './train.js';
 import { doctor } from './doctor.js';
 import { checkpointCommand } from './checkpoint.js';
 import { analyzeCommand } from './analyze.js';
@@ -13,4 +17,8 @@ export const COMMANDS: readonly Command[] = [
   fixtureCheckCommand,
   processorEncodeCommand,
   doctor,
+  train,
+  evalCommand,
+  predict,
+  demo,
 ];
