@@ -194,3 +194,63 @@ describe('training artifacts on a toy transformer', () => {
     await s.dispose();
   });
 });
+
+describe('training artifacts: bad use is reported with names', () => {
+  const cfg = TOY_SMALL;
+
+  it('inventory and forward mistakes', () => {
+    const params = toyParams(cfg, 'lora', 1);
+    const dup = [...params, params[0]!];
+    expect(() => buildArtifacts(toyForward(cfg), dup)).toThrow(/inventory\[\d+\]: duplicate name 'embed.weight'/);
+    const extra = [...params, { name: 'unused.weight', shape: [2], trainable: true, init: { dtype: 'float32' as const, dims: [2], data: new Float32Array(2) } }];
+    expect(() => buildArtifacts(toyForward(cfg), extra)).toThrow(/trainable parameters never used by the forward \(no gradient\): unused.weight/);
+    const frozenOnly = params.map((p) => ({ ...p, trainable: false }));
+    expect(() => buildArtifacts(toyForward(cfg), frozenOnly)).toThrow(/no trainable parameters/);
+    expect(() => buildArtifacts(toyForward(cfg), [{ ...params[0]!, name: 'adam.m/x' }])).toThrow(/reserved/);
+    const wrong = params.map((p) => (p.name === 'head.bias' ? { ...p, shape: [7] } : p));
+    expect(() => buildArtifacts(toyForward(cfg), wrong)).toThrow(/parameter 'head.bias' requested as \[3\] but the inventory has \[7\]/);
+  });
+
+  it('runner mistakes: missing feeds, wrong state, apply without accumulate', async () => {
+    const params = toyParams(cfg, 'lora', 1);
+    const art = buildArtifacts(toyForward(cfg), params, { graphs: ['train', 'gradient', 'optimizer'] });
+    const s = await TrainingSession.create(art, SESSION);
+    const batch = toyBatch(cfg, 2, 4, 1);
+    const { labels: _l, ...noLabels } = batch;
+    await expect(s.step(noLabels, 1e-3)).rejects.toThrow(/missing feed: 'labels' \(int64\[batch\]\)/);
+    await expect(s.apply(1e-3)).rejects.toThrow(/no accumulated gradients; call accumulate\(batch\) first/);
+    await s.accumulate(batch);
+    await expect(s.step(batch, 1e-3)).rejects.toThrow(/1 accumulated micro-batch\(es\) pending; call apply\(\) first/);
+    await s.apply(1e-3);
+    await expect(s.evaluate(batch)).rejects.toThrow(/no 'eval' graph \(built: train, gradient, optimizer\)/);
+    const st = await s.getTrainableState();
+    const bad = { ...st, params: { ...st.params, 'head.bias': { dtype: 'float32' as const, dims: [4], data: new Float32Array(4) } } };
+    expect(() => s.setTrainableState(bad)).toThrow(/setTrainableState: params\['head.bias'\] is float32\[4\], expected float32\[3\]/);
+    const { 'head.bias': _hb, ...missing } = st.m;
+    expect(() => s.setTrainableState({ ...st, m: missing })).toThrow(/m\['head.bias'\] is missing/);
+    await s.dispose();
+    const saved = saveArtifacts(art, join(tmp, 'no-params'));
+    await expect(TrainingSession.create(saved)).rejects.toThrow(/saved artifacts carry no initial values; pass options.params/);
+  });
+
+  it('fp16 gradient accumulation applies once per 2 micro-batches and tracks the fused fp16 step', async () => {
+    const params = toyParams(cfg, 'lora', 1);
+    const art = buildArtifacts(toyForward(cfg), params, { precision: 'fp16' });
+    const b1 = toyBatch(cfg, 2, 6, 10);
+    const b2 = toyBatch(cfg, 2, 6, 11);
+    const whole = await TrainingSession.create(art, SESSION);
+    const micro = await TrainingSession.create(art, SESSION);
+    for (let k = 0; k < 3; k++) {
+      const one = await whole.step(concatBatch(b1, b2), 5e-3);
+      const l1 = await micro.accumulate(b1);
+      const l2 = await micro.accumulate(b2);
+      const ap = await micro.apply(5e-3);
+      expect(ap.skipped).toBe(false);
+      expect((l1.loss + l2.loss) / 2).toBeCloseTo(one.loss, 2);
+    }
+    expect(micro.steps).toBe(3);
+    expect((await micro.getTrainableState()).lossScale).toEqual({ scale: 65536, growthTracker: 3 });
+    await whole.dispose();
+    await micro.dispose();
+  });
+});

@@ -202,6 +202,9 @@ export class TrainingSession {
       ] as const) {
         const t = rec[p.name];
         if (!t) throw new Error(`setTrainableState: ${what}['${p.name}'] is missing`);
+        if (t.dtype !== 'float32' || t.dims.length !== p.shape.length || t.dims.some((d, i) => d !== p.shape[i])) {
+          throw new Error(`setTrainableState: ${what}['${p.name}'] is ${t.dtype}[${t.dims.join(', ')}], expected float32[${p.shape.join(', ')}]`);
+        }
         checkValue({ name: `${what}['${p.name}']`, shape: p.shape, dtype: 'float32', trainable: true, init: t }, t);
         next.set(key, toOrtTensor(copyData(t)));
       }
