@@ -15,13 +15,15 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-type FlagOptions = NonNullable<ParseArgsConfig['options']>;
-
 /**
  * node:util parseArgs with errors as UsageError (shown without a stack) and no
  * positionals unless asked for.
  */
-export function parseFlags<O extends FlagOptions>(argv: string[], options: O, allowPositionals = false) {
+export function parseFlags<const O extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: O,
+  allowPositionals = false,
+): ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: boolean }>> {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals });
   } catch (e) {

@@ -1,7 +1,9 @@
 // The seed's environment variables (main.py), read as defaults that command-line flags
 // override. A bad value is an error naming the variable, never a silent default.
 
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync as exists } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UsageError } from './command.js';
 
 export type SeedMode = 'train' | 'eval' | 'predict' | 'chat' | 'analyze' | 'demo' | 'doctor';
@@ -95,4 +97,35 @@ export function readSeedEnv(env: NodeJS.ProcessEnv = process.env, cwd: string = 
   const ck = get('CKPT_DIR');
   if (ck !== undefined) out.ckptDir = isAbsolute(ck) ? ck : resolve(cwd, ck);
   return out;
+}
+
+// --- locating the shipped processor files and the embedded default -----------------
+
+/** The monorepo root (the folder with pnpm-workspace.yaml) above this file, if any. */
+export function repoRoot(from: string = fileURLToPath(import.meta.url)): string | null {
+  let d = dirname(from);
+  for (;;) {
+    if (exists(join(d, 'pnpm-workspace.yaml'))) return d;
+    const up = dirname(d);
+    if (up === d) return null;
+    d = up;
+  }
+}
+
+/**
+ * The Qwen3-VL processor files for the embedded tiny model: --processor, else
+ * $VLREWARD_PROCESSOR, else ../shared/models/qwen3vl-processor beside the repo root
+ * (where CI and the developers have it).
+ */
+export function defaultProcessorDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const candidates = [flag, env.VLREWARD_PROCESSOR, (() => {
+    const r = repoRoot();
+    return r ? resolve(r, '..', 'shared', 'models', 'qwen3vl-processor') : undefined;
+  })()].filter((x): x is string => Boolean(x));
+  const found = candidates.find((c) => exists(join(c, 'tokenizer.json')));
+  if (!found)
+    throw new UsageError(
+      `no Qwen3-VL processor files found (looked in ${candidates.join(', ') || 'nowhere'}); pass --processor DIR with tokenizer.json, chat_template.json and preprocessor_config.json (e.g. a Qwen/Qwen3-VL-2B-Instruct folder)`,
+    );
+  return resolve(found);
 }

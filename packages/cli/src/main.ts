@@ -29,7 +29,15 @@ export function findCommand(argv: readonly string[]): { command: Command; rest: 
 }
 
 export async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0 && process.env.MODE) argv = [process.env.MODE];
+  // The seed's style: MODE picks the command when none is given (flags may follow).
+  const mode = process.env.MODE?.trim().toLowerCase();
+  if (mode && (argv.length === 0 || (argv[0]!.startsWith('-') && !['-h', '--help'].includes(argv[0]!)))) {
+    if (!COMMANDS.some((c) => c.name === mode)) {
+      console.error(`vlreward: MODE='${process.env.MODE}' is not a command (expected one of ${COMMANDS.filter((c) => !c.name.includes(' ')).map((c) => c.name).join(', ')})`);
+      return 2;
+    }
+    argv = [mode, ...argv];
+  }
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     console.log(usage());
     return argv.length === 0 ? 1 : 0;

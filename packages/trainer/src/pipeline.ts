@@ -82,6 +82,8 @@ export interface TrainRewardOptions extends ImageOptions {
   readonly signal?: AbortSignal;
   readonly progress?: TrainOptions<unknown>['progress'];
   readonly onStep?: TrainOptions<unknown>['onStep'];
+  readonly onEval?: TrainOptions<unknown>['onEval'];
+  readonly stopWhen?: TrainOptions<unknown>['stopWhen'];
   readonly intraOpThreads?: number;
 }
 
@@ -136,7 +138,7 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
     baseModel: resolve(base.dir),
     modelConfig: base.configJson as unknown as Record<string, unknown>,
     processorDir,
-    config: { train: cfg, dataset: resolve(o.root), numClasses, classWeights, minPixels: o.minPixels ?? null, maxPixels: o.maxPixels ?? null },
+    config: { train: cfg, dataset: resolve(o.root), split, numClasses, classWeights, minPixels: o.minPixels ?? null, maxPixels: o.maxPixels ?? null },
     metric: cfg.bestMetric === 'loss' ? 'val_loss' : cfg.bestMetric === 'macroF1' ? 'val_macro_f1' : 'val_accuracy',
     metricMode: cfg.bestMetric === 'loss' ? 'min' : 'max',
   });
@@ -152,6 +154,8 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.progress !== undefined ? { progress: o.progress } : {}),
       ...(o.onStep ? { onStep: o.onStep } : {}),
+      ...(o.onEval ? { onEval: o.onEval } : {}),
+      ...(o.stopWhen ? { stopWhen: o.stopWhen } : {}),
     });
     return { ...result, ckptDir, numClasses, classWeights };
   } finally {

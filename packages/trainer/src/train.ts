@@ -33,6 +33,8 @@ export interface TrainOptions<B> {
   progress?: NodeJS.WritableStream | { write(s: string): unknown; isTTY?: boolean } | null;
   onStep?: (r: { step: number; loss: number; gradNorm: number; lr: number }) => void;
   onEval?: (r: EvalRecord & { report: ClassificationReport }) => void;
+  /** stop after an evaluation for which this returns true (e.g. a target accuracy); counts as an early stop. */
+  stopWhen?: (r: EvalRecord) => boolean;
 }
 
 export interface TrainResult {
@@ -172,6 +174,11 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
       const { report, isBest } = await runEval(step);
       final = report;
       await save(isBest, { val_loss: report.loss, val_accuracy: report.accuracy, val_macro_f1: report.macroF1 });
+      if (o.stopWhen?.(st.evals[st.evals.length - 1]!) && !last) {
+        say(`stopping at step ${step}: the target was reached`);
+        stoppedEarly = true;
+        break;
+      }
       if (cfg.earlyStopping && st.evalsWithoutImprovement >= cfg.earlyStopping.patience && !last) {
         say(`early stopping at step ${step}: ${cfg.earlyStopping.metric} did not improve for ${cfg.earlyStopping.patience} evaluations`);
         stoppedEarly = true;

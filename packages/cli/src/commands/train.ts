@@ -1,0 +1,222 @@
+// `vlreward train`: fine-tune the reward classifier. Flags win over the seed's
+// environment variables, which win over the trainer's defaults. Without --root
+// (and LEROBOT_ROOT) it trains on the embedded default: a synthetic LeRobot dataset
+// and the tiny Qwen3-VL, both written once under .vlreward/embedded.
+
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeSyntheticDataset } from '@vlreward/dataset';
+import {
+  DEFAULT_AUGMENT,
+  DEFAULT_CONFIG,
+  renderConfusion,
+  renderReport,
+  trainRewardModel,
+  writeTinyModel,
+  type MetricName,
+  type TrainConfig,
+  type TrainRewardResult,
+} from '@vlreward/trainer';
+import { numberFlag, parseFlags, UsageError, type Command } from '../command.js';
+import { DEFAULT_MODEL, ENV_HELP, defaultProcessorDir, readSeedEnv } from '../env.js';
+
+export const TRAIN_FLAGS = {
+  root: { type: 'string' },
+  model: { type: 'string' },
+  processor: { type: 'string' },
+  mode: { type: 'string' },
+  'num-classes': { type: 'string' },
+  'max-train-samples': { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  epochs: { type: 'string' },
+  'max-steps': { type: 'string' },
+  'ckpt-dir': { type: 'string' },
+  'log-dir': { type: 'string' },
+  schedule: { type: 'string' },
+  warmup: { type: 'string' },
+  'grad-accum': { type: 'string' },
+  seed: { type: 'string' },
+  'val-fraction': { type: 'string' },
+  'eval-every': { type: 'string' },
+  'early-stopping': { type: 'string' },
+  'best-metric': { type: 'string' },
+  'class-weights': { type: 'boolean' },
+  augment: { type: 'boolean' },
+  precision: { type: 'string' },
+  device: { type: 'string' },
+  'min-pixels': { type: 'string' },
+  'max-pixels': { type: 'string' },
+  'frame-stride': { type: 'string' },
+  resume: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+export const TRAIN_FLAGS_HELP = `data and model:
+  --root DIR             LeRobot dataset root (env LEROBOT_ROOT; none: the embedded synthetic dataset)
+  --model DIR|ID         Qwen3-VL folder or hub id (env QWEN3VL_MODEL; default ${DEFAULT_MODEL},
+                         or the embedded tiny model when --root is not given either)
+  --processor DIR        processor files for the tiny model (default ../shared/models/qwen3vl-processor)
+  --mode lora|full       (env FINETUNE_MODE; default lora)
+  --num-classes N        (env NUM_CLASSES; default: length of the first reward_bins)
+  --min-pixels N, --max-pixels N   per-image pixel budget of the processor
+  --frame-stride N       use every N-th frame                     (default 1)
+optimisation:
+  --lr X (env LR, ${DEFAULT_CONFIG.lr})  --batch-size N (env BATCH_SIZE, ${DEFAULT_CONFIG.batchSize})  --grad-accum N (1)
+  --epochs N (env EPOCHS, ${DEFAULT_CONFIG.epochs})  --max-steps N (env MAX_STEPS, ${DEFAULT_CONFIG.maxSteps}; wins over epochs)
+  --max-train-samples N (env MAX_TRAIN_SAMPLES; all)
+  --schedule constant|cosine|linear (${DEFAULT_CONFIG.schedule})  --warmup STEPS (0)  --seed N (0)
+  --precision fp32|bf16|fp16 (fp32)  --device cpu|cuda|cuda:N|webgpu (cpu)
+  --class-weights        weight the loss by inverse class frequency
+  --augment              flip / colour jitter / resized crop (seeded)
+validation and checkpoints:
+  --val-fraction X (0.2 of the episodes)  --eval-every N (0 = at the end)
+  --early-stopping METRIC:PATIENCE   e.g. accuracy:3, macroF1:2, loss:2
+  --best-metric accuracy|macroF1|loss (accuracy)
+  --ckpt-dir DIR (env CKPT_DIR; ${DEFAULT_CONFIG.ckptDir})  --log-dir DIR (<ckpt-dir>/logs)
+  --resume               continue from the newest checkpoint in --ckpt-dir
+  --json                 print the result as one JSON object`;
+
+type TrainValues = ReturnType<typeof parseFlags<typeof TRAIN_FLAGS>>['values'];
+
+const METRICS: readonly MetricName[] = ['accuracy', 'macroF1', 'loss'];
+
+/** Flags + seed env → a partial TrainConfig (flags win). */
+export function trainConfigFrom(v: TrainValues, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Partial<TrainConfig> {
+  const e = readSeedEnv(env, cwd);
+  const int = (name: string, raw: string | undefined, min = 1) => numberFlag(name, raw, { integer: true, min });
+  const c: Partial<TrainConfig> = {};
+  const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined) => {
+    if (v !== undefined) c[k] = v;
+  };
+  const mode = v.mode ?? e.finetuneMode;
+  if (mode !== undefined && mode !== 'lora' && mode !== 'full') throw new UsageError(`--mode '${mode}': expected lora or full`);
+  set('mode', mode);
+  set('numClasses', int('num-classes', v['num-classes'], 2) ?? e.numClasses);
+  set('maxTrainSamples', int('max-train-samples', v['max-train-samples']) ?? e.maxTrainSamples);
+  set('batchSize', int('batch-size', v['batch-size']) ?? e.batchSize);
+  set('lr', numberFlag('lr', v.lr, { min: 0 }) ?? e.lr);
+  set('epochs', int('epochs', v.epochs) ?? e.epochs);
+  set('maxSteps', int('max-steps', v['max-steps']) ?? e.maxSteps);
+  set('ckptDir', v['ckpt-dir'] ? resolve(cwd, v['ckpt-dir']) : e.ckptDir);
+  set('logDir', v['log-dir'] ? resolve(cwd, v['log-dir']) : undefined);
+  if (v.schedule !== undefined && !['constant', 'cosine', 'linear'].includes(v.schedule)) throw new UsageError(`--schedule '${v.schedule}': expected constant, cosine or linear`);
+  set('schedule', v.schedule as TrainConfig['schedule'] | undefined);
+  set('warmupSteps', int('warmup', v.warmup, 0));
+  set('gradAccum', int('grad-accum', v['grad-accum']));
+  set('seed', int('seed', v.seed, 0));
+  set('valFraction', numberFlag('val-fraction', v['val-fraction'], { min: 0 }));
+  set('evalEvery', int('eval-every', v['eval-every'], 0));
+  if (v['early-stopping'] !== undefined) {
+    const m = /^(accuracy|macroF1|loss):(\d+)$/.exec(v['early-stopping']);
+    if (!m) throw new UsageError(`--early-stopping '${v['early-stopping']}': expected METRIC:PATIENCE with METRIC accuracy, macroF1 or loss (e.g. accuracy:3)`);
+    const metric = m[1] as MetricName;
+    c.earlyStopping = { metric, patience: Number(m[2]), mode: metric === 'loss' ? 'min' : 'max', minDelta: 0 };
+  }
+  if (v['best-metric'] !== undefined) {
+    if (!METRICS.includes(v['best-metric'] as MetricName)) throw new UsageError(`--best-metric '${v['best-metric']}': expected ${METRICS.join(', ')}`);
+    c.bestMetric = v['best-metric'] as MetricName;
+  }
+  if (v['class-weights']) c.classWeights = true;
+  if (v.augment) c.augment = DEFAULT_AUGMENT;
+  if (v.precision !== undefined && !['fp32', 'bf16', 'fp16'].includes(v.precision)) throw new UsageError(`--precision '${v.precision}': expected fp32, bf16 or fp16`);
+  set('precision', v.precision as TrainConfig['precision'] | undefined);
+  if (v.device !== undefined && !/^(cpu|cuda(:\d+)?|webgpu)$/.test(v.device)) throw new UsageError(`--device '${v.device}': expected cpu, cuda, cuda:N or webgpu`);
+  set('device', v.device);
+  return c;
+}
+
+export interface EmbeddedAssets {
+  readonly root: string;
+  readonly model: string;
+}
+
+/** The embedded default: a synthetic LeRobot dataset and the tiny Qwen3-VL under `dir` (written once, reused). */
+export async function embeddedAssets(dir: string, processorDir: string, o: { episodes?: number; frames?: number; codec?: 'av1' | 'h264'; log?: (s: string) => void } = {}): Promise<EmbeddedAssets> {
+  const root = join(dir, 'dataset');
+  const model = join(dir, 'tiny-qwen3vl');
+  if (!existsSync(join(root, 'meta', 'info.json'))) {
+    o.log?.(`writing a synthetic LeRobot dataset to ${root} …`);
+    await writeSyntheticDataset({ root, episodes: o.episodes ?? 10, frames: o.frames ?? 20, codec: o.codec ?? 'h264', size: 64, numClasses: 3, seed: 1 });
+  }
+  if (!existsSync(join(model, 'model.safetensors'))) {
+    o.log?.(`writing the tiny Qwen3-VL (random weights, real tokenizer) to ${model} …`);
+    await writeTinyModel(model, { processorDir, seed: 0 });
+  }
+  return { root, model };
+}
+
+/** The image budget the embedded tiny model trains with (64×64 frames: 4 tokens per image). */
+export const EMBEDDED_PIXELS = { minPixels: 64 * 64, maxPixels: 64 * 64 };
+
+export function printTrainResult(r: TrainRewardResult, log: (s: string) => void = console.log): void {
+  log('');
+  log(`trained ${r.steps} steps (${r.resumedFrom > 0 ? `resumed from ${r.resumedFrom}, ` : ''}${r.trainSamples} training / ${r.valSamples} validation samples, ${r.samplesPerSecond.toFixed(2)} samples/s, data wait ${(100 * r.dataWaitShare).toFixed(0)}%)`);
+  if (r.final) {
+    log(`validation accuracy ${r.final.accuracy.toFixed(3)}, macro-F1 ${r.final.macroF1.toFixed(3)}, loss ${r.final.loss!.toFixed(4)} (chance ≈ ${(1 / r.numClasses).toFixed(3)})`);
+    log(renderReport(r.final));
+    log(renderConfusion(r.final));
+  }
+  if (r.best) log(`best ${r.best.metric} ${r.best.value.toFixed(3)} at step ${r.best.step}`);
+  log(`checkpoints: ${r.ckptDir}${r.checkpointDirs.best ? ` (best: ${r.checkpointDirs.best})` : ''}`);
+  log(`logs: ${r.logDir}/metrics.jsonl and TensorBoard event files (tensorboard --logdir ${r.logDir})`);
+}
+
+export const train: Command = {
+  name: 'train',
+  summary: 'fine-tune Qwen3-VL into a reward classifier (LoRA or full) on a LeRobot dataset',
+  help: `usage: vlreward train [--root DIR] [--model DIR|ID] [flags]
+       MODE=train MAX_STEPS=100 vlreward      (the seed's style)
+
+${TRAIN_FLAGS_HELP}
+
+${ENV_HELP}`,
+  async run(argv) {
+    const { values: v } = parseFlags(argv, TRAIN_FLAGS);
+    const config = trainConfigFrom(v);
+    const env = readSeedEnv();
+    let root = v.root ?? process.env.LEROBOT_ROOT;
+    let model = v.model ?? env.model;
+    let processor = v.processor;
+    let pixels: { minPixels?: number; maxPixels?: number } = {};
+    if (!root) {
+      const proc = defaultProcessorDir(v.processor);
+      const assets = await embeddedAssets(resolve('.vlreward', 'embedded'), proc, { log: (s) => console.error(s) });
+      root = assets.root;
+      if (!model) {
+        model = assets.model;
+        pixels = EMBEDDED_PIXELS;
+        console.error(`no --root: training the embedded tiny Qwen3-VL on the synthetic dataset (real data: --root DIR, real model: --model DIR|ID)`);
+      }
+      processor = processor ?? undefined;
+    }
+    const minPixels = numberFlag('min-pixels', v['min-pixels'], { integer: true, min: 1 }) ?? pixels.minPixels;
+    const maxPixels = numberFlag('max-pixels', v['max-pixels'], { integer: true, min: 1 }) ?? pixels.maxPixels;
+    const stride = numberFlag('frame-stride', v['frame-stride'], { integer: true, min: 1 });
+    const ac = new AbortController();
+    const onSignal = () => {
+      console.error('\ninterrupt: finishing this step and saving a resumable checkpoint (Ctrl-C again to abort at once)');
+      ac.abort();
+      process.once('SIGINT', () => process.exit(130));
+    };
+    process.once('SIGINT', onSignal);
+    try {
+      const r = await trainRewardModel({
+        root,
+        model: model ?? DEFAULT_MODEL,
+        ...(processor ? { processor } : {}),
+        config,
+        ...(minPixels ? { minPixels } : {}),
+        ...(maxPixels ? { maxPixels } : {}),
+        ...(stride ? { dataset: { frameStride: stride } } : {}),
+        ...(v.resume ? { resume: true } : {}),
+        signal: ac.signal,
+      });
+      if (v.json) console.log(JSON.stringify({ steps: r.steps, final: r.final, best: r.best, evals: r.evals, losses: r.losses, ckptDir: r.ckptDir, checkpoints: r.checkpointDirs, logDir: r.logDir, samplesPerSecond: r.samplesPerSecond, dataWaitShare: r.dataWaitShare, interrupted: r.interrupted, stoppedEarly: r.stoppedEarly }));
+      else printTrainResult(r);
+      return r.interrupted ? 130 : 0;
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+    }
+  },
+};
