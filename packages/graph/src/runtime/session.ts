@@ -56,6 +56,8 @@ export declare namespace Session {
     readonly sessionConfig?: Readonly<Record<string, string>>;
     /** Graphs with more initializer bytes than this are handed to ORT via a temporary external-data file (default 1 GiB). */
     readonly inlineLimitBytes?: number;
+    /** Folder for that temporary file (default: the OS temp dir; it is deleted once ORT has loaded it). */
+    readonly tempDir?: string;
   }
 }
 
@@ -242,7 +244,7 @@ type Source =
   | { kind: 'bytes'; bytes: Uint8Array; external?: { path: string; data: Uint8Array }[]; folder?: string }
   | { kind: 'path'; path: string };
 
-function prepare(model: Graph | Uint8Array | string, inlineLimit: number): { src: Source; io: ReturnType<typeof modelIO>; cleanup: () => void } {
+function prepare(model: Graph | Uint8Array | string, inlineLimit: number, tempDir?: string): { src: Source; io: ReturnType<typeof modelIO>; cleanup: () => void } {
   if (model instanceof Graph) {
     let total = 0;
     for (const { value } of model.initializers.values()) total += byteLength(value);
@@ -254,7 +256,7 @@ function prepare(model: Graph | Uint8Array | string, inlineLimit: number): { src
     }
     // Big graphs: weights go to a temporary side file that ORT reads (and on
     // Linux may mmap) itself, so nothing is copied through a JS buffer.
-    const dir = mkdtempSync(join(tmpdir(), 'vlreward-session-'));
+    const dir = mkdtempSync(join(tempDir ?? tmpdir(), 'vlreward-session-'));
     const { proto, externalData } = toModelProto(model, { externalData: { path: 'weights.bin' } });
     const io = modelIO(proto);
     rewriteBf16Boundary(proto);
@@ -291,7 +293,7 @@ export async function createSession(model: Graph | Uint8Array | string, options:
   const provider = options.provider ?? 'cpu';
   assertProviderListed(provider);
   const ortOptions = ortSessionOptions(options);
-  const { src, io, cleanup } = prepare(model, options.inlineLimitBytes ?? 2 ** 30);
+  const { src, io, cleanup } = prepare(model, options.inlineLimitBytes ?? 2 ** 30, options.tempDir);
   try {
     let session: OrtSession;
     try {
