@@ -142,4 +142,11 @@ describe('runtime session', () => {
     s.endProfiling();
     expect(readdirSync(dir).some((f) => f.startsWith('prof') && f.endsWith('.json'))).toBe(true);
   });
+
+  it('names the graph and provider when ORT rejects a model', async () => {
+    const g = new Graph('broken');
+    const x = g.input('x', 'float32', [1]);
+    g.output(g.node('NoSuchOp', [x], {}, [{ dtype: 'float32', shape: [1] }])[0]!, 'y');
+    await expect(createSession(g)).rejects.toThrow(/ORT could not load graph 'broken' on 'cpu': .*NoSuchOp/);
+  });
 });
