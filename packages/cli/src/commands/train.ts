@@ -9,8 +9,6 @@ import { writeSyntheticDataset } from '@vlreward/dataset';
 import {
   DEFAULT_AUGMENT,
   DEFAULT_CONFIG,
-  renderConfusion,
-  renderReport,
   trainRewardModel,
   writeTinyModel,
   type MetricName,
@@ -154,8 +152,6 @@ export function printTrainResult(r: TrainRewardResult, log: (s: string) => void 
   log(`trained ${r.steps} steps (${r.resumedFrom > 0 ? `resumed from ${r.resumedFrom}, ` : ''}${r.trainSamples} training / ${r.valSamples} validation samples, ${r.samplesPerSecond.toFixed(2)} samples/s, data wait ${(100 * r.dataWaitShare).toFixed(0)}%)`);
   if (r.final) {
     log(`validation accuracy ${r.final.accuracy.toFixed(3)}, macro-F1 ${r.final.macroF1.toFixed(3)}, loss ${r.final.loss!.toFixed(4)} (chance ≈ ${(1 / r.numClasses).toFixed(3)})`);
-    log(renderReport(r.final));
-    log(renderConfusion(r.final));
   }
   if (r.best) log(`best ${r.best.metric} ${r.best.value.toFixed(3)} at step ${r.best.step}`);
   log(`checkpoints: ${r.ckptDir}${r.checkpointDirs.best ? ` (best: ${r.checkpointDirs.best})` : ''}`);
@@ -188,7 +184,6 @@ ${ENV_HELP}`,
         pixels = EMBEDDED_PIXELS;
         console.error(`no --root: training the embedded tiny Qwen3-VL on the synthetic dataset (real data: --root DIR, real model: --model DIR|ID)`);
       }
-      processor = processor ?? undefined;
     }
     const minPixels = numberFlag('min-pixels', v['min-pixels'], { integer: true, min: 1 }) ?? pixels.minPixels;
     const maxPixels = numberFlag('max-pixels', v['max-pixels'], { integer: true, min: 1 }) ?? pixels.maxPixels;
