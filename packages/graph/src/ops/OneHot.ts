@@ -3,7 +3,7 @@ import type { DType } from '../dtype.js';
 import { normAxis } from '../shape.js';
 import { requireDType } from './checks.js';
 import { constant, scalar } from './Constant.js';
-import { noGrad } from './elementwise.js';
+import { noGrad } from './op.js';
 import type { OpDef } from './op.js';
 import { allocTyped } from '../tensor_data.js';
 

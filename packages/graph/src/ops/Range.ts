@@ -2,7 +2,7 @@ import type { Tensor } from '../builder.js';
 import type { Dim } from '../shape.js';
 import { sameDType } from './checks.js';
 import { constNumbers } from './Constant.js';
-import { noGrad } from './elementwise.js';
+import { noGrad } from './op.js';
 import type { OpDef } from './op.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Tensor } from '../builder.js';
-import { noGrad } from './elementwise.js';
+import { noGrad } from './op.js';
 import type { OpDef } from './op.js';
 
 /** The shape of x as 1-D int64 (ONNX Shape, opset 15 start/end, negatives allowed). */

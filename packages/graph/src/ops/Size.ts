@@ -1,5 +1,5 @@
 import type { Tensor } from '../builder.js';
-import { noGrad } from './elementwise.js';
+import { noGrad } from './op.js';
 import type { OpDef } from './op.js';
 
 /** Number of elements as a rank-0 int64 tensor. */

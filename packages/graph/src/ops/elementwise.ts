@@ -36,4 +36,6 @@ export function logical(opType: string, ...xs: Tensor[]): Tensor {
 }
 
 /** Gradient rule for ops whose output is boolean or integer-valued. */
-export const noGrad = (): readonly (Tensor | null)[] => [];
+// Lives in op.ts (a leaf module) so ops that only need it do not import this
+// file, which would close an ESM cycle through checks.ts -> Shape.ts.
+export { noGrad } from './op.js';

@@ -35,3 +35,6 @@ export interface OpDef {
   readonly nondeterministic?: boolean;
   grad(ctx: GradContext): readonly (Tensor | null)[];
 }
+
+/** Gradient rule of ops whose outputs carry no gradient (comparisons, shapes, indices). */
+export const noGrad = (): readonly (Tensor | null)[] => [];
