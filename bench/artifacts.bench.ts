@@ -28,6 +28,8 @@ interface Case {
   readonly model: 'toy' | 'qwen3vl_tiny' | 'qwen3vl_mid';
   readonly mode: 'lora' | 'full';
   readonly reps: number;
+  /** Frozen weights as runner-fed inputs instead of initializers (one shared copy, fast session creation). */
+  readonly frozenAs?: 'initializer' | 'input';
 }
 
 interface CaseResult {
@@ -84,14 +86,14 @@ async function runCase(c: Case): Promise<CaseResult> {
   let desc: string;
   if (c.model === 'toy') {
     const params = toyParams(TOY_SMALL, c.mode, 1);
-    build = () => buildArtifacts(toyForward(TOY_SMALL), params, { name: `toy.${c.mode}` });
+    build = () => buildArtifacts(toyForward(TOY_SMALL), params, { name: `toy.${c.mode}`, ...(c.frozenAs ? { frozenAs: c.frozenAs } : {}) });
     batch = toyBatch(TOY_SMALL, 8, 32, 1);
     desc = `toy: ${TOY_SMALL.layers} layers, hidden ${TOY_SMALL.hidden}, B=8, S=32`;
   } else {
     const config = parseQwen3VLConfig(c.model === 'qwen3vl_tiny' ? tinyQwen3VLConfig() : midQwen3VLConfig());
     const weights = randomQwen3VLWeights(config, 1);
     const lora = makeLoraConfig({}); // the seed's r=16, alpha=32, dropout 0.05, 7 projections
-    build = () => buildTrainingArtifacts(config, { mode: c.mode, lora, numClasses: 3, weights, seed: 1 });
+    build = () => buildTrainingArtifacts(config, { mode: c.mode, lora, numClasses: 3, weights, seed: 1, ...(c.frozenAs ? { frozenAs: c.frozenAs } : {}) });
     const shape = c.model === 'qwen3vl_tiny' ? { batch: 2, images: 3, height: 64, width: 64, textTokens: 16 } : { batch: 1, images: 3, height: 224, width: 224, textTokens: 32 };
     const prep = prepareQwen3VLInputs(config, syntheticQwen3VLBatch(config, { ...shape, numClasses: 3 }), { labels: true, numClasses: 3 });
     batch = prep.feeds;
@@ -186,10 +188,11 @@ export async function run(): Promise<BenchResult[]> {
     { model: 'qwen3vl_tiny', mode: 'lora', reps: 5 },
     { model: 'qwen3vl_tiny', mode: 'full', reps: 5 },
     { model: 'qwen3vl_mid', mode: 'lora', reps: 3 },
+    { model: 'qwen3vl_mid', mode: 'lora', reps: 3, frozenAs: 'input' },
     { model: 'qwen3vl_mid', mode: 'full', reps: 2 },
   ];
   for (const c of cases) {
-    const id = `${c.model}_${c.mode}`;
+    const id = `${c.model}_${c.mode}${c.frozenAs === 'input' ? '_frozen_inputs' : ''}`;
     let r: CaseResult;
     try {
       r = child<CaseResult>(c);

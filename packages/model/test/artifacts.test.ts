@@ -179,6 +179,35 @@ describe('training artifacts on a toy transformer', () => {
     expect(inventoryKey(params, 'toy-seed-6')).not.toBe(inventoryKey(params, 'toy-seed-5'));
   });
 
+  it("frozenAs 'input': frozen weights fed once and shared by all sessions, same training as initializers", async () => {
+    const cfg = TOY_SMALL;
+    const params = toyParams(cfg, 'lora', 7);
+    const batch = toyBatch(cfg, 3, 6, 2);
+    const init = buildArtifacts(toyForward(cfg), params, { graphs: ['train', 'eval'] });
+    const inp = buildArtifacts(toyForward(cfg), params, { graphs: ['train', 'eval'], frozenAs: 'input' });
+    expect(inp.graphs.train!.initializers.size).toBe(0);
+    expect(inp.graphs.train!.inputs.some((t) => t.name === 'layers.0.q_proj.weight')).toBe(true);
+    expect(inp.manifest.batchInputs.map((i) => i.name)).toEqual(['input_ids', 'attention_mask', 'labels']);
+    const dir = join(tmp, 'frozen-input');
+    const saved = saveArtifacts(inp, dir);
+    expect(readdirSync(dir).sort()).toEqual(['eval.onnx', 'manifest.json', 'train.onnx']);
+    await expect(TrainingSession.create(saved, { ...SESSION, state: await (await TrainingSession.create(init, SESSION)).getTrainableState() })).rejects.toThrow(
+      /take frozen weights as inputs; pass options.params/,
+    );
+    const a = await TrainingSession.create(init, SESSION);
+    const b = await TrainingSession.create(saved, { ...SESSION, params });
+    for (let i = 0; i < 4; i++) {
+      const x = await a.step(batch, 1e-2);
+      const y = await b.step(batch, 1e-2);
+      expect(y.loss).toBeCloseTo(x.loss, 5);
+    }
+    const ea = await a.evaluate(batch);
+    const eb = await b.evaluate(batch);
+    (eb.logits.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo((ea.logits.data as Float32Array)[i]!, 4));
+    await a.dispose();
+    await b.dispose();
+  });
+
   it('explicit save/load round trip works without the cache', async () => {
     const cfg = TOY_SMALL;
     const params = toyParams(cfg, 'full', 6);

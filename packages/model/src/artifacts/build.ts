@@ -57,6 +57,8 @@ export interface ArtifactManifest {
   readonly lossScale: Required<LossScaleOptions>;
   readonly checkpointing: boolean;
   readonly recomputePrefixes: readonly string[];
+  /** Frozen weights are graph initializers or graph inputs fed by the runner. */
+  readonly frozenAs: 'initializer' | 'input';
   /** Every parameter, trainable and frozen, in inventory order. */
   readonly params: readonly ParamInfo[];
   /** Batch inputs of the train and gradient graphs (labels included). */
@@ -121,6 +123,8 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
   const lossScaling = options.lossScaling ?? precision === 'fp16';
   const kinds = options.graphs ?? GRAPH_KINDS;
   const checkpointing = options.checkpointing ?? false;
+  const frozenAs = options.frozenAs ?? 'initializer';
+  if (frozenAs !== 'initializer' && frozenAs !== 'input') throw new Error(`buildArtifacts: frozenAs '${String(frozenAs)}' (expected 'initializer' or 'input')`);
 
   checkInventory(params);
   const trainable = params.filter((p) => p.trainable);
@@ -146,7 +150,7 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
   const forward = (kind: GraphKind, training: boolean) => {
     const g = new Graph(`${name}.${kind}`);
     const recompute = new Set<Node>();
-    const src = new BoundParams(g, params, loadFrozen);
+    const src = new BoundParams(g, params, loadFrozen, frozenAs);
     const masks: DropoutSpec[] = [];
     const ctx: ForwardContext = {
       hasParam: (n) => src.has(n),
@@ -303,6 +307,7 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
     lossScale,
     checkpointing,
     recomputePrefixes: [...(options.recomputePrefixes ?? [])],
+    frozenAs,
     params: params.map((p) => ({
       name: p.name,
       shape: [...p.shape],

@@ -17,6 +17,8 @@ export class BoundParams {
     private readonly g: Graph,
     specs: readonly ParamSpec[],
     private readonly loadFrozen: (spec: ParamSpec) => TensorData,
+    /** 'input': frozen weights become graph inputs too (fed once by the runner, shared by all its sessions). */
+    private readonly frozenAs: 'initializer' | 'input' = 'initializer',
   ) {
     for (const s of specs) this.specs.set(s.name, s);
   }
@@ -44,6 +46,8 @@ export class BoundParams {
     if (!t) {
       if (spec.trainable) {
         t = this.g.input(name, 'float32', spec.shape);
+      } else if (this.frozenAs === 'input') {
+        t = this.g.input(name, spec.dtype ?? 'float32', spec.shape);
       } else {
         const value = this.loadFrozen(spec);
         checkValue(spec, value);

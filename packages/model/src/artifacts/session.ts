@@ -49,6 +49,8 @@ export class TrainingSession {
   /** Live training state: param names, adam.m/*, adam.v/*, amp.* → ort.Tensor. */
   private readonly state = new Map<string, OrtTensor>();
   private acc: Map<string, OrtTensor> | null = null;
+  /** Frozen weights fed as inputs (frozenAs 'input'), shared by all sessions. */
+  private readonly frozen = new Map<string, OrtTensor>();
   private micro = 0;
   private stepCount = 0;
   private readonly seed: number;
@@ -65,9 +67,13 @@ export class TrainingSession {
   /** Open a runner over built (in-memory) or saved artifacts. Sessions are created on first use. */
   static async create(source: TrainingArtifacts | SavedArtifacts, options: TrainingSessionOptions = {}): Promise<TrainingSession> {
     const s = new TrainingSession(source, options);
+    const specs = options.params ?? ('params' in source ? source.params : undefined);
+    if (s.manifest.frozenAs === 'input') {
+      if (!specs) throw new Error('TrainingSession.create: these artifacts take frozen weights as inputs; pass options.params (the inventory)');
+      s.initFrozen(specs);
+    }
     if (options.state) s.setTrainableState(options.state);
     else {
-      const specs = options.params ?? ('params' in source ? source.params : undefined);
       if (!specs) throw new Error('TrainingSession.create: saved artifacts carry no initial values; pass options.params (the inventory) or options.state');
       s.initFromSpecs(specs);
     }
@@ -90,7 +96,7 @@ export class TrainingSession {
     const sess = await this.session('train');
     const feeds: Feeds = { ...batch, ...this.stateFeeds(), [IO.step]: scalarF32(this.stepCount + 1), [IO.lr]: scalarF32(lr) };
     this.addDropout(feeds, batch, 'train', 0);
-    const out = await sess.runOrt(feeds);
+    const out = await sess.runOrt(this.withFrozen(sess, feeds));
     const skipped = this.absorbUpdate(out);
     return { loss: readScalarSync(out[IO.loss]!), gradNorm: readScalarSync(out[IO.gradNorm]!), logits: host(out[IO.logits]!, 'logits'), skipped };
   }
@@ -109,7 +115,7 @@ export class TrainingSession {
     }
     if (this.manifest.lossScaling) feeds[IO.lossScale] = this.state.get(IO.lossScale)!;
     this.addDropout(feeds, batch, 'gradient', this.micro);
-    const out = await sess.runOrt(feeds);
+    const out = await sess.runOrt(this.withFrozen(sess, feeds));
     for (const name of this.trainable) replace(this.acc, name, out[IO.updated(IO.acc(name))]!);
     this.micro++;
     return { loss: readScalarSync(out[IO.loss]!), logits: host(out[IO.logits]!, 'logits') };
@@ -130,7 +136,7 @@ export class TrainingSession {
     }
     if (this.manifest.lossScaling) feeds[IO.lossScale] = scalarOrt(1);
     this.addDropout(feeds, batch, 'gradient', 0);
-    const out = await sess.runOrt(feeds);
+    const out = await sess.runOrt(this.withFrozen(sess, feeds));
     const grads: Record<string, TensorData> = {};
     for (const name of this.trainable) grads[name] = host(out[IO.updated(IO.acc(name))]!, name);
     return { loss: readScalarSync(out[IO.loss]!), logits: host(out[IO.logits]!, 'logits'), grads };
@@ -147,7 +153,7 @@ export class TrainingSession {
       [IO.lr]: scalarF32(lr),
     };
     for (const name of this.trainable) feeds[IO.acc(name)] = this.acc.get(name)!;
-    const out = await sess.runOrt(feeds);
+    const out = await sess.runOrt(this.withFrozen(sess, feeds));
     const skipped = this.absorbUpdate(out);
     const microBatches = this.micro;
     this.acc = null;
@@ -160,7 +166,7 @@ export class TrainingSession {
     const sess = await this.session('eval');
     const feeds: Feeds = { ...batch };
     for (const name of this.trainable) if (sess.inputs.some((i) => i.name === name)) feeds[name] = this.state.get(name)!;
-    const out = await sess.runOrt(feeds);
+    const out = await sess.runOrt(this.withFrozen(sess, feeds));
     const res: Record<string, TensorData> = {};
     for (const [k, t] of Object.entries(out)) res[k] = host(t, k);
     return res as Record<string, TensorData> & { logits: TensorData; loss: TensorData };
@@ -224,6 +230,30 @@ export class TrainingSession {
   async dispose(): Promise<void> {
     for (const p of this.sessions.values()) await (await p).dispose();
     this.sessions.clear();
+    this.frozen.clear();
+  }
+
+  /** frozenAs 'input': one ort.Tensor per frozen weight, fed to every session (no copies on the CPU provider). */
+  private initFrozen(specs: readonly ParamSpec[]): void {
+    const byName = new Map(specs.map((p) => [p.name, p]));
+    for (const p of this.manifest.params) {
+      if (p.trainable) continue;
+      const spec = byName.get(p.name);
+      if (!spec) throw new Error(`TrainingSession: no value for frozen parameter '${p.name}' in options.params`);
+      const value = loadParam(spec);
+      checkValue({ ...spec, dtype: p.dtype }, value);
+      this.frozen.set(p.name, toOrtTensor(value));
+    }
+  }
+
+  /** Add the frozen-weight feeds this session takes (frozenAs 'input'). */
+  private withFrozen(sess: InferenceSession, feeds: Feeds): Feeds {
+    if (this.frozen.size === 0) return feeds;
+    for (const i of sess.inputs) {
+      const t = this.frozen.get(i.name);
+      if (t) feeds[i.name] = t;
+    }
+    return feeds;
   }
 
   private initFromSpecs(specs: readonly ParamSpec[]): void {

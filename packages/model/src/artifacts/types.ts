@@ -95,8 +95,16 @@ export interface ArtifactOptions {
   readonly checkpointing?: boolean;
   /** With `checkpointing`, also recompute nodes whose names start with one of these scope prefixes (e.g. 'language_model.layers.'). */
   readonly recomputePrefixes?: readonly string[];
-  /** Initializers at least this large go to external data files when saved (bytes, default 1 MiB). */
-  readonly externalDataThreshold?: number;
+  /**
+   * Where frozen weights live. 'initializer' (default): inside each graph
+   * (external data when saved), never fed per step; ORT may pre-pack them.
+   * 'input': graph inputs that the runner creates once from the inventory and
+   * feeds to every session without copying (CPU provider): one copy in memory
+   * for the train, gradient and eval sessions and much faster session
+   * creation, at the cost of MatMul weight pre-packing. On GPU providers
+   * inputs are uploaded every run, so keep 'initializer' there.
+   */
+  readonly frozenAs?: 'initializer' | 'input';
 }
 
 /** Inventory entry as recorded in the manifest (no data). */
