@@ -110,6 +110,30 @@ describe('nn forward values vs JS references', () => {
     expectClose(r.out!, ref.flat(3), { rtol: 1e-12, atol: 1e-12, name: 'attention' });
   });
 
+  it('attention with a per-head mask matches per-head JS attention', async () => {
+    const [Hq, Hkv, S, D] = [4, 2, 3, 2];
+    const next = rng(9);
+    const qv = uniform(next, Hq * S * D);
+    const kv = uniform(next, Hkv * S * D);
+    const vv = uniform(next, Hkv * S * D);
+    const mv = uniform(next, Hq * S * S, -3, 0);
+    const g = new G.Graph('attn_heads');
+    const q = g.input('q', 'float64', [1, Hq, S, D]);
+    const k = g.input('k', 'float64', [1, Hkv, S, D]);
+    const v = g.input('v', 'float64', [1, Hkv, S, D]);
+    const m = g.input('m', 'float64', [1, Hq, S, S]);
+    g.output(G.attention({ q, k, v, mask: m }), 'out');
+    const r = await run(g, { q: f64([1, Hq, S, D], qv), k: f64([1, Hkv, S, D], kv), v: f64([1, Hkv, S, D], vv), m: f64([1, Hq, S, S], mv) });
+    const Q = nest(qv, [1, Hq, S, D]);
+    const K = nest(kv, [1, Hkv, S, D]);
+    const V = nest(vv, [1, Hkv, S, D]);
+    const M = nest(mv, [Hq, S, S]);
+    // Head h alone, with its own mask, against KV head floor(h / groups).
+    const ref = Array.from({ length: Hq }, (_, h) => refAttention([[Q[0][h]]], [[K[0][Math.floor(h / 2)]]], [[V[0][Math.floor(h / 2)]]], [M[h]], 1 / Math.sqrt(D)).flat(3));
+    // ORT's MatMulScaleFusion folds the 1/√2 scale into a FusedMatMul float32 alpha: ~1e-8 relative in float64.
+    expectClose(r.out!, ref.flat(), { rtol: 1e-7, atol: 1e-12, name: 'per-head mask attention' });
+  });
+
   it('causalPaddingMask float32 uses finfo(float32).min and allows 0', async () => {
     const g = new G.Graph('mask');
     const m = g.input('am', 'int64', [1, 4]);
@@ -248,6 +272,11 @@ const NN_CASES: GradCase[] = [
       am: { shape: [2, 3], dims: ['B', 'S'], dtype: 'int64', data: [1, 1, 1, 1, 1, 0] },
     },
     build: ({ q, k, v, am }) => G.attention({ q: q!, k: k!, v: v!, mask: G.causalPaddingMask(am!, 'float64') }),
+  },
+  {
+    name: 'attention GQA with a per-head float mask [B,Hq,S,T]',
+    inputs: { q: { shape: [1, 4, 2, 2] }, k: { shape: [1, 2, 3, 2] }, v: { shape: [1, 2, 3, 2] }, m: { shape: [1, 4, 2, 3], range: [-2, 0] } },
+    build: ({ q, k, v, m }) => G.attention({ q: q!, k: k!, v: v!, mask: m! }),
   },
   {
     name: 'attention MHA, explicit scale, no mask',

@@ -1,17 +1,18 @@
 import type { Tensor } from '../builder.js';
 import type { DType } from '../dtype.js';
-import { formatShape } from '../shape.js';
+import { formatShape, type Dim } from '../shape.js';
 import { add } from '../ops/Add.js';
 import { and } from '../ops/And.js';
 import { cast } from '../ops/Cast.js';
-import { scalar } from '../ops/Constant.js';
+import { constInt64, scalar } from '../ops/Constant.js';
 import { equal } from '../ops/Equal.js';
 import { lessOrEqual } from '../ops/LessOrEqual.js';
 import { matmul } from '../ops/MatMul.js';
 import { mul } from '../ops/Mul.js';
 import { not } from '../ops/Not.js';
 import { range } from '../ops/Range.js';
-import { reshape } from '../ops/Reshape.js';
+import { reshape, reshapeTo } from '../ops/Reshape.js';
+import { concat } from '../ops/Concat.js';
 import { shapeOf } from '../ops/Shape.js';
 import { softmax } from '../ops/Softmax.js';
 import { transposeLast2 } from '../ops/Transpose.js';
@@ -75,7 +76,15 @@ export function attention(args: AttentionArgs): Tensor {
     qq = reshape(q, [0, hkv, groups, -1, d]);
     kk = unsqueeze(k, [2]);
     vv = unsqueeze(v, [2]);
-    if (mask && mask.rank === 4) mask = unsqueeze(mask, [2]);
+    // A per-head mask [B, Hq, S, T] splits like q; a shared one gets a group axis.
+    if (mask && mask.rank === 4) {
+      const m = mask;
+      const [mb, , ms, mt] = m.shape as [Dim, Dim, Dim, Dim];
+      mask =
+        m.shape[1] === hq && hq !== 1
+          ? reshapeTo(m, concat([shapeOf(m, 0, 1), constInt64(m.graph, [hkv, groups]), shapeOf(m, 2, 4)], 0), [mb, hkv, groups, ms, mt])
+          : unsqueeze(m, [2]);
+    }
   }
   let scores = mul(matmul(qq, transposeLast2(kk)), scale);
   const low = scores.dtype === 'float16' || scores.dtype === 'bfloat16';

@@ -7,8 +7,12 @@ import type { OpDef } from './op.js';
 import { shapeOf } from './Shape.js';
 import { slice } from './Slice.js';
 
-/** Join along `axis`; other dims must agree. A symbolic result dim gets a fresh name. */
-export function concat(xs: readonly Tensor[], axis: number): Tensor {
+/**
+ * Join along `axis`; other dims must agree. The joined dim is the sum when
+ * static; otherwise `outDim` names it (e.g. a known sequence symbol) or it
+ * gets a fresh symbol.
+ */
+export function concat(xs: readonly Tensor[], axis: number, outDim?: Dim): Tensor {
   if (xs.length === 0) throw new Error('Concat: no inputs');
   const first = xs[0]!;
   const where = `Concat(${xs.map((x) => `${x.name} ${formatShape(x.shape)}`).join(', ')}; axis ${axis})`;
@@ -23,6 +27,9 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
   const parts = xs.map((x) => x.shape[a]!);
   let total: Dim;
   if (xs.length === 1) total = parts[0]!;
+  else if (isStatic(parts) && outDim !== undefined && outDim !== (parts as number[]).reduce((p, d) => p + d, 0)) {
+    throw new Error(`${where}: outDim ${outDim} but the parts sum to ${(parts as number[]).reduce((p, d) => p + d, 0)}`);
+  } else if (outDim !== undefined) total = outDim;
   else if (isStatic(parts)) total = (parts as number[]).reduce((p, d) => p + d, 0);
   else total = first.graph.freshDim('concat');
   const shape = first.shape.map((d, i) => (i === a ? total : d));

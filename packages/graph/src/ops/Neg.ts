@@ -2,7 +2,6 @@ import type { Tensor } from '../builder.js';
 import { unary } from './elementwise.js';
 import type { OpDef } from './op.js';
 
-
 /** -x */
 export function neg(x: Tensor): Tensor {
   return unary('Neg', x);
