@@ -37,6 +37,7 @@ const OP_CASES: GradCase[] = [
   { name: 'sign*x', inputs: { a: { shape: [4], data: [-1, -0.2, 0.3, 1.2] } }, build: ({ a }) => G.mul(G.sign(a!), a!) },
   { name: 'erf (float32 kernel only)', inputs: { a: { shape: [5], dtype: 'float32' } }, build: ({ a }) => G.erf(a!) },
   { name: 'cast f32->f64', inputs: { a: { shape: [4], dtype: 'float32' } }, build: ({ a }) => G.mul(G.cast(a!, 'float64'), G.cast(a!, 'float64')) },
+  { name: 'floor (zero gradient) * x', inputs: { a: { shape: [4], data: [-1.3, -0.2, 0.4, 2.7] } }, build: ({ a }) => G.mul(G.floor(a!), a!) },
   { name: 'identity', inputs: { a: { shape: [3] } }, build: ({ a }) => G.mul(G.identity(a!), a!) },
   // matmul / gemm
   { name: 'matmul 2-D', inputs: { a: { shape: [2, 3] }, b: { shape: [3, 4] } }, build: ({ a, b }) => G.matmul(a!, b!) },
@@ -82,6 +83,8 @@ const OP_CASES: GradCase[] = [
   // indexing
   { name: 'gather axis 0, repeated + negative', inputs: { a: { shape: [4, 3] }, i: i64([3], [1, -1, 1]) }, build: ({ a, i }) => G.gather(a!, i!, 0) },
   { name: 'gather axis 1, 2-D indices', inputs: { a: { shape: [2, 4, 2] }, i: i64([2, 2], [0, 3, 3, 1]) }, build: ({ a, i }) => G.gather(a!, i!, 1) },
+  { name: 'gather int32 indices', inputs: { a: { shape: [3, 2] }, i: { shape: [2], dtype: 'int32', data: [2, 2] } }, build: ({ a, i }) => G.gather(a!, i!, 0) },
+  { name: 'gemm without C', inputs: { a: { shape: [2, 3] }, b: { shape: [3, 2] } }, build: ({ a, b }) => G.gemm(a!, b!, null, { alpha: 2 }) },
   { name: 'gatherElements', inputs: { a: { shape: [3, 4] }, i: i64([3, 2], [0, 3, 1, 1, 2, 0]) }, build: ({ a, i }) => G.gatherElements(a!, i!, 1) },
   { name: 'gatherND', inputs: { a: { shape: [3, 4] }, i: i64([2, 2], [0, 1, 2, 3]) }, build: ({ a, i }) => G.gatherND(a!, i!) },
   {
