@@ -8,7 +8,7 @@ export interface RewardLoaderOptions {
   readonly shuffle?: boolean;
   readonly seed?: number;
   readonly dropLast?: boolean;
-  /** Batches decoded ahead of the consumer (default 4). Their frames are requested together. */
+  /** Batches decoded ahead of the consumer (default 4). */
   readonly prefetch?: number;
 }
 
@@ -54,32 +54,27 @@ export class RewardDataLoader implements AsyncIterable<RewardSample[]> {
       batches.push(b);
     }
     const ahead = Math.max(1, this.opts.prefetch ?? 4);
-    // Windows of `ahead` batches: one getMany per window, the next window in flight meanwhile.
-    const windows: number[][][] = [];
-    for (let w = 0; w < batches.length; w += ahead) windows.push(batches.slice(w, w + ahead));
-    const fetchWindow = (w: number[][]): Promise<RewardSample[][]> =>
-      this.dataset.getMany(w.flat()).then((samples) => {
-        const out: RewardSample[][] = [];
-        let k = 0;
-        for (const b of w) {
-          out.push(samples.slice(k, k + b.length));
-          k += b.length;
-        }
-        return out;
-      });
-    let next: Promise<RewardSample[][]> | null = windows.length ? fetchWindow(windows[0]!) : null;
-    let settled = false;
-    try {
-      for (let w = 0; w < windows.length; w++) {
-        const current = await next!;
-        next = w + 1 < windows.length ? fetchWindow(windows[w + 1]!) : null;
-        // A consumer that stops early must not leave a rejected prefetch unhandled.
-        next?.catch(() => {});
-        for (const b of current) yield b;
+    // Up to `ahead` batches in flight at once keep the ffmpeg pool busy; the decoder merges
+    // their requests for the same video file (in-flight frames are shared, not decoded twice).
+    const inflight: Promise<RewardSample[]>[] = [];
+    let next = 0;
+    const fill = (): void => {
+      while (inflight.length < ahead && next < batches.length) {
+        const p = this.dataset.getMany(batches[next++]!);
+        p.catch(() => {}); // awaited in order below; a consumer that stops early must not see it as unhandled
+        inflight.push(p);
       }
-      settled = true;
+    };
+    try {
+      fill();
+      while (inflight.length > 0) {
+        const batch = await inflight.shift()!;
+        fill();
+        yield batch;
+      }
     } finally {
-      if (!settled && next) await next.catch(() => {});
+      // Let decodes of abandoned batches finish (their ffmpeg processes) before returning.
+      await Promise.allSettled(inflight);
     }
   }
 }

@@ -12,10 +12,16 @@ export interface VideoDecoderOptions extends FfmpegPaths {
   readonly cache?: FrameCache;
   /** ffmpeg processes running at once (default: max(4, CPUs) — start-up latency dominates small runs). */
   readonly concurrency?: number;
-  /** Requested frames closer than this many frames are decoded by one process (default 48: decoding through a gap costs less than starting ffmpeg). */
+  /**
+   * Requested frames closer than this many frames are decoded by one process, since decoding
+   * through a short gap costs less than starting ffmpeg again. Default: from the frame size,
+   * ~20 frames at 640x480, up to 256 for tiny frames.
+   */
   readonly maxGap?: number;
-  /** Extra frames decoded (and cached) after each run, for sequential readers (default 0). */
+  /** Extra frames decoded (and cached) after every run (default 0; sequential readers get adaptive readahead anyway). */
   readonly readahead?: number;
+  /** Cap of the adaptive readahead for in-order readers (default min(64 MiB, cache/4)). */
+  readonly readaheadBytes?: number;
   /** `-threads` for each ffmpeg process (default: ffmpeg's choice). */
   readonly threads?: number;
   /** A span hint (e.g. the episode) is decoded whole when it holds at most this many bytes (default 48 MiB). */
@@ -46,18 +52,21 @@ export class VideoDecoder {
   private readonly probes = new Map<string, Promise<VideoProbe>>();
   private readonly inflight = new Map<string, Promise<RgbImage>>();
   private readonly concurrency: number;
-  private readonly maxGap: number;
+  private readonly maxGap: number | undefined;
   private readonly readahead: number;
   private readonly spanBytes: number;
+  private readonly readaheadBytes: number;
+  private readonly sequential = new Map<string, { end: number; ahead: number }>();
   private running = 0;
   private readonly waiters: (() => void)[] = [];
 
   constructor(private readonly opts: VideoDecoderOptions = {}) {
     this.cache = opts.cache ?? new FrameCache(opts.cacheBytes ?? 512 * 1024 * 1024);
     this.concurrency = Math.max(1, opts.concurrency ?? Math.max(4, availableParallelism()));
-    this.maxGap = opts.maxGap ?? 48;
+    this.maxGap = opts.maxGap;
     this.readahead = opts.readahead ?? 0;
     this.spanBytes = opts.spanBytes ?? 48 * 1024 * 1024;
+    this.readaheadBytes = opts.readaheadBytes ?? Math.min(64 * 1024 * 1024, this.cache.maxBytes / 4);
   }
 
   /**
@@ -152,11 +161,13 @@ export class VideoDecoder {
       }
     }
     // Split into runs: a gap larger than maxGap frames costs less as a new seek than as decoding through.
+    // ~60 ms to start ffmpeg vs ~1 ms per 100k pixels decoded.
+    const maxGap = this.maxGap ?? Math.round(Math.min(256, Math.max(4, 60 / ((probe.width * probe.height) / 1e5))));
     let start = 0;
     for (let k = 1; k <= missing.length; k++) {
-      if (k === missing.length || missing[k]! - missing[k - 1]! > this.maxGap) {
+      if (k === missing.length || missing[k]! - missing[k - 1]! > maxGap) {
         const run = missing.slice(start, k);
-        const p = this.startRun(probe, run);
+        const p = this.startRun(probe, run, maxGap);
         run.forEach((f, j) => {
           const one = p.then((imgs) => imgs[j]!);
           one.catch(() => {}); // awaited below through Promise.all; never "unhandled"
@@ -168,12 +179,34 @@ export class VideoDecoder {
     return Promise.all(indices.map((i) => wanted.get(i)!));
   }
 
-  private startRun(probe: VideoProbe, frames: number[]): Promise<RgbImage[]> {
+  /**
+   * Extra frames to decode after a run: none for random access; for a reader that keeps asking
+   * for the frames right after the last run (in-order epochs, clips), a window that doubles
+   * each time (as OS readahead does), capped by `readaheadBytes`.
+   */
+  private readaheadFor(probe: VideoProbe, first: number, maxGap: number): number {
+    const st = this.sequential.get(probe.file);
+    const cap = Math.floor(this.readaheadBytes / (probe.width * probe.height * 3));
+    if (st && first > st.end && first - st.end <= maxGap + 1) {
+      st.ahead = Math.min(cap, Math.max(8, st.ahead * 2));
+      return Math.max(st.ahead, this.readahead);
+    }
+    this.sequential.set(probe.file, { end: -1, ahead: 0 });
+    return this.readahead;
+  }
+
+  private startRun(probe: VideoProbe, frames: number[], maxGap: number): Promise<RgbImage[]> {
     const first = frames[0]!;
     const last = frames[frames.length - 1]!;
-    const extraEnd = Math.min(probe.frameTimes.length - 1, last + this.readahead);
+    const ahead = this.readaheadFor(probe, first, maxGap);
     const decodeList = [...frames];
-    for (let f = last + 1; f <= extraEnd; f++) decodeList.push(f);
+    for (let f = last + 1; f <= Math.min(probe.frameTimes.length - 1, last + ahead); f++) {
+      const key = FrameCache.key(probe.file, f);
+      if (this.cache.has(key) || this.inflight.has(key)) break;
+      decodeList.push(f);
+    }
+    const st = this.sequential.get(probe.file);
+    if (st) st.end = Math.max(st.end, decodeList[decodeList.length - 1]!);
     const contiguous = decodeList[decodeList.length - 1]! - first + 1 === decodeList.length;
     // Seek halfway between the previous frame and the first wanted one, so accurate seeking keeps exactly it.
     const seek = first === 0 ? 0 : (probe.frameTimes[first - 1]! + probe.frameTimes[first]!) / 2 - probe.startTime;
@@ -191,19 +224,18 @@ export class VideoDecoder {
           ...(this.opts.ffmpeg ? { ffmpeg: this.opts.ffmpeg } : {}),
         });
         this.stats.framesDecoded += raw.length;
-        const byFrame = new Map<number, RgbImage>();
-        decodeList.forEach((f, j) => {
+        return decodeList.map((f, j) => {
           const img: RgbImage = { width: probe.width, height: probe.height, channels: 3, data: raw[j]! };
-          byFrame.set(f, img);
           this.cache.set(FrameCache.key(probe.file, f), img);
+          return img;
         });
-        return frames.map((f) => byFrame.get(f)!);
       } finally {
-        for (const f of frames) this.inflight.delete(FrameCache.key(probe.file, f));
+        for (const f of decodeList) this.inflight.delete(FrameCache.key(probe.file, f));
         this.release();
       }
     });
-    frames.forEach((f, j) => {
+    // Every frame of the run (readahead included) is shared with requests that arrive meanwhile.
+    decodeList.forEach((f, j) => {
       const one = job.then((imgs) => imgs[j]!);
       one.catch(() => {}); // the caller awaits `job`; this copy must not count as unhandled
       this.inflight.set(FrameCache.key(probe.file, f), one);
