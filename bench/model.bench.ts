@@ -142,6 +142,7 @@ function twoB(peak: number): BenchResult[] {
     forwardMs: number | null;
     forwardFlops: number | null;
     peakRssMB: number;
+    topOps: string;
     params: { vision: number; text: number; lora: number; head: number };
   };
   const res: BenchResult[] = [
@@ -157,7 +158,7 @@ function twoB(peak: number): BenchResult[] {
     const gflops = r.forwardFlops / (r.forwardMs / 1000) / 1e9;
     res.push(
       { name: 'qwen3vl_2b_forward', value: round(1000 / r.forwardMs, 4), unit: 'samples/s', note: 'one run, 1 sample, 3 images 224x224' },
-      { name: 'qwen3vl_2b_forward_vs_matmul_peak', value: round(gflops / peak, 3), unit: 'ratio', note: `${round(gflops)} GFLOP/s of ${round(peak)}` },
+      { name: 'qwen3vl_2b_forward_vs_matmul_peak', value: round(gflops / peak, 3), unit: 'ratio', note: `${round(gflops)} GFLOP/s of ${round(peak)}; top ops: ${r.topOps}` },
     );
   }
   return res;

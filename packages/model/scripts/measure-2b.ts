@@ -3,7 +3,7 @@
 // ORT CPU session from the file and optionally run one forward. Prints one
 // JSON line with timings, peak RSS and parameter counts by part.
 // Run: node --conditions=@vlreward/source --expose-gc --import tsx packages/model/scripts/measure-2b.ts [--forward]
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -24,6 +24,19 @@ import {
 
 const rssMB = (): number => Math.round(process.memoryUsage().rss / 2 ** 20);
 const peakMB = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/** ORT profile: share of node time per op type, top 6. */
+function summarizeProfile(path: string): string {
+  const events = JSON.parse(readFileSync(path, 'utf8')) as { cat?: string; dur?: number; args?: { op_name?: string } }[];
+  const byOp = new Map<string, number>();
+  let total = 0;
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.args?.op_name || !e.dur) continue;
+    byOp.set(e.args.op_name, (byOp.get(e.args.op_name) ?? 0) + e.dur);
+    total += e.dur;
+  }
+  return [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([op, us]) => `${op} ${Math.round((100 * us) / total)}%`).join(', ');
+}
 
 async function main(): Promise<void> {
   const forward = process.argv.includes('--forward');
@@ -63,11 +76,16 @@ async function main(): Promise<void> {
     graph.initializers.clear();
     (globalThis as { gc?: () => void }).gc?.();
     const t2 = performance.now();
-    const session = await createSession(saved.modelPath, { intraOpThreads: 2 });
+    const profPrefix = join(dir, 'profile');
+    const session = await createSession(saved.modelPath, {
+      intraOpThreads: 2,
+      ...(forward ? { enableProfiling: true, profileFilePrefix: profPrefix } : {}),
+    });
     const sessionMs = performance.now() - t2;
     const rssAfterSession = rssMB();
     let forwardMs: number | null = null;
     let flops: number | null = null;
+    let topOps = '';
     if (forward) {
       const batch = syntheticQwen3VLBatch(config, { batch: 1, images: 3, height: 224, width: 224, textTokens: 24 });
       const prep = prepareQwen3VLInputs(config, batch);
@@ -77,6 +95,9 @@ async function main(): Promise<void> {
       forwardMs = performance.now() - t3;
       const [B, S] = batch.inputIds.dims as [number, number];
       flops = qwen3VLForwardFlops(config, { P: prep.numPatches, segLen: prep.feeds['vision.pack_index']!.dims[1]!, B, S });
+      session.endProfiling();
+      const file = readdirSync(dir).find((f) => f.startsWith('profile') && f.endsWith('.json'));
+      if (file) topOps = summarizeProfile(join(dir, file));
     }
     await session.dispose();
     const counts = qwen3VLParamCounts(config);
@@ -89,6 +110,7 @@ async function main(): Promise<void> {
         forwardMs: forwardMs === null ? null : Math.round(forwardMs),
         forwardFlops: flops,
         nodes,
+        topOps,
         modelBytes: saved.modelBytes,
         dataBytes: saved.dataBytes,
         rssAfterBuildMB: rssAfterBuild,

@@ -7,7 +7,10 @@ import { initLoraWeights } from '../src/lora/linear.js';
 import { buildQwen3VLGraph, ParamError, paramsFromMap, type InferenceGraphOptions } from '../src/qwen3_vl/build.js';
 import { parseQwen3VLConfig } from '../src/qwen3_vl/config.js';
 import { prepareQwen3VLInputs, type Qwen3VLBatch } from '../src/qwen3_vl/host_inputs.js';
-import { tinyQwen3VLConfig } from '../src/qwen3_vl/presets.js';
+import { QWEN3_VL_2B_CONFIG, tinyQwen3VLConfig } from '../src/qwen3_vl/presets.js';
+import { DEFAULT_LORA } from '../src/lora/config.js';
+import { Graph } from '@vlreward/graph';
+import { buildQwen3VLForward } from '../src/qwen3_vl/build.js';
 import { syntheticQwen3VLBatch } from '../src/qwen3_vl/synthetic.js';
 import { randomQwen3VLWeights } from '../src/qwen3_vl/weights.js';
 import { maxAbsDiff } from './fixture.js';
@@ -103,5 +106,25 @@ describe('Qwen3-VL forward graph (tiny, random weights)', () => {
       'model.language_model.layers.1.self_attn.q_proj',
       'model.language_model.layers.1.mlp.down_proj',
     ]);
+  });
+
+  it('the real 2B config builds (shape only: every weight a graph input)', () => {
+    const c2b = parseQwen3VLConfig(QWEN3_VL_2B_CONFIG);
+    const g = new Graph('qwen3vl-2b-shapes');
+    let params = 0;
+    const fwd = buildQwen3VLForward(
+      g,
+      c2b,
+      (name, dtype, shape) => {
+        params += shape.reduce((a, b) => a * b, 1);
+        return g.input(name, dtype, shape);
+      },
+      { numClasses: 2, loss: true, lora: DEFAULT_LORA },
+    );
+    expect(fwd.logits!.shape).toEqual(['batch', 2]);
+    expect(fwd.loss!.shape).toEqual([]);
+    expect(fwd.loraTargets).toHaveLength(28 * 7);
+    // 2,127,532,032 base + 17,432,576 LoRA + 4,098 head
+    expect(params).toBe(2_144_968_706);
   });
 });
