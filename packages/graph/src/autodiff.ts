@@ -73,9 +73,11 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], options: GradOptions 
 
   // 2. Walk in reverse topological order (plan is already reversed).
   const grads = new Map<Tensor, Tensor[]>([[loss, [seed]]]);
+  const wanted = new Set(wrt); // intermediate wrt tensors keep their gradient past their producer
   const saved = recomputer(g, options.recompute);
   for (const node of plan) {
-    const dys = node.outputs.map((o) => total(grads.get(o)));
+    // Fan-out contributions are summed here, named after the node whose output they flow into.
+    const dys = g.scope(`grad/${node.name}`, () => node.outputs.map((o) => total(grads.get(o))));
     if (dys.every((d) => d === null)) continue;
     const def = getOpDef(node.opType, node.domain);
     if (!def) {
@@ -101,11 +103,11 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], options: GradOptions 
       if (!list) grads.set(x, (list = []));
       list.push(fixed);
     });
-    for (const o of node.outputs) if (o !== loss) grads.delete(o);
+    for (const o of node.outputs) if (o !== loss && !wanted.has(o)) grads.delete(o);
   }
 
   // 3. Results, named grad/<wrt>.
-  return wrt.map((w) => nameGrad(w, total(grads.get(w)) ?? zerosLike(w)));
+  return wrt.map((w) => nameGrad(w, g.scope(`grad/${w.name}`, () => total(grads.get(w)) ?? zerosLike(w))));
 }
 
 /** Is input i of node a gradient-carrying edge? Float data inputs only, never through stopGradient. */

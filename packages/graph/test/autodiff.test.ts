@@ -99,6 +99,20 @@ describe('grad: planning and naming', () => {
     expectClose(r[dSeed!.name]!, [6, -120, 300], { rtol: 1e-15 });
   });
 
+  it('differentiates w.r.t. intermediate tensors together with their inputs', async () => {
+    const g = new G.Graph('t');
+    const x = g.input('x', 'float64', [3]);
+    const h = G.exp(x);
+    const loss = sum(G.mul(h, h)); // dL/dh = 2h, dL/dx = 2h·h
+    const [gx, gh] = G.grad(loss, [x, h]);
+    g.output(gx!);
+    g.output(gh!);
+    const xv = [0.1, -0.5, 1];
+    const r = await run(g, { x: f64([3], xv) });
+    expectClose(r[gh!.name]!, xv.map((v) => 2 * Math.exp(v)), { rtol: 1e-14 });
+    expectClose(r[gx!.name]!, xv.map((v) => 2 * Math.exp(2 * v)), { rtol: 1e-14 });
+  });
+
   it('undoes broadcasting over symbolic batch dims at run time', async () => {
     const g = new G.Graph('t');
     const x = g.input('x', 'float64', ['B', 'S', 3]);
