@@ -36,7 +36,13 @@ describe('in-process MP4 frame table', () => {
     const all = execFileSync('ffmpeg', ['-v', 'error', '-i', f, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 26 });
     const fb = 64 * 64 * 3;
     const want = [59, 3, 17, 18, 40, 3, 0];
-    const got = await new VideoDecoder({ maxGap: 5, cacheBytes: 0 }).decodeIndices(f, want);
-    got.forEach((img, k) => expect(Buffer.from(img.data).equals(all.subarray(want[k]! * fb, (want[k]! + 1) * fb))).toBe(true));
+    for (const workers of [0, 2]) {
+      // In this thread and through worker threads: the same bytes.
+      const d = new VideoDecoder({ maxGap: 5, cacheBytes: 0, workers });
+      const got = await d.decodeIndices(f, want);
+      got.forEach((img, k) => expect(Buffer.from(img.data).equals(all.subarray(want[k]! * fb, (want[k]! + 1) * fb))).toBe(true));
+      expect(d.stats.processes).toBe(4); // gaps > 5 frames split the runs: {0,3} {17,18} {40} {59}
+      await d.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import { DatasetError } from '../errors.js';
 import type { RgbImage } from '../image.js';
 import { decodeRun, probeVideo, type FfmpegPaths, type VideoProbe } from './ffmpeg.js';
 import { readMp4VideoTrack } from './mp4.js';
+import { DecodeWorkerPool } from './worker_pool.js';
 import { FrameCache } from './frame_cache.js';
 
 export interface VideoDecoderOptions extends FfmpegPaths {
@@ -20,6 +21,11 @@ export interface VideoDecoderOptions extends FfmpegPaths {
   readonly maxGap?: number;
   /** Extra frames decoded (and cached) after every run (default 0; sequential readers get adaptive readahead anyway). */
   readonly readahead?: number;
+  /**
+   * Worker threads that drive the ffmpeg processes (default 0: this thread). Use 1–2 when the
+   * consumer runs long synchronous work on the main thread between batches.
+   */
+  readonly workers?: number;
   /** Cap of the adaptive readahead for in-order readers (default min(64 MiB, cache/4)). */
   readonly readaheadBytes?: number;
   /** `-threads` for each ffmpeg process (default: ffmpeg's choice). */
@@ -57,6 +63,7 @@ export class VideoDecoder {
   private readonly spanBytes: number;
   private readonly readaheadBytes: number;
   private readonly sequential = new Map<string, { end: number; ahead: number }>();
+  private readonly pool: DecodeWorkerPool | null;
   private running = 0;
   private readonly waiters: (() => void)[] = [];
 
@@ -66,6 +73,7 @@ export class VideoDecoder {
     this.maxGap = opts.maxGap;
     this.readahead = opts.readahead ?? 0;
     this.spanBytes = opts.spanBytes ?? 48 * 1024 * 1024;
+    this.pool = opts.workers ? new DecodeWorkerPool(opts.workers) : null;
     this.readaheadBytes = opts.readaheadBytes ?? Math.min(64 * 1024 * 1024, this.cache.maxBytes / 4);
   }
 
@@ -222,7 +230,7 @@ export class VideoDecoder {
           count: decodeList.length,
           ...(this.opts.threads !== undefined ? { threads: this.opts.threads } : {}),
           ...(this.opts.ffmpeg ? { ffmpeg: this.opts.ffmpeg } : {}),
-        });
+        }, this.pool?.run);
         this.stats.framesDecoded += raw.length;
         return decodeList.map((f, j) => {
           const img: RgbImage = { width: probe.width, height: probe.height, channels: 3, data: raw[j]! };
@@ -241,6 +249,11 @@ export class VideoDecoder {
       this.inflight.set(FrameCache.key(probe.file, f), one);
     });
     return job;
+  }
+
+  /** Stops the worker threads, if any (they never keep the process alive either way). */
+  async close(): Promise<void> {
+    await this.pool?.close();
   }
 
   private acquire(): Promise<void> {

@@ -94,53 +94,71 @@ export function frameBytes(width: number, height: number, pixFmt: 'rgb24' | 'yuv
   return pixFmt === 'rgb24' ? width * height * 3 : width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
 }
 
-/**
- * One ffmpeg process decodes a run of frames: accurate input seek, optional `select` of
- * frame numbers within the run, raw frames piped to us. Returns one buffer per frame.
- */
-export function decodeRun(o: DecodeRunOptions): Promise<Uint8Array[]> {
+/** What one ffmpeg run produced: exit code, stderr, and the complete frames read. */
+export interface RawRunResult {
+  readonly code: number;
+  readonly stderr: string;
+  readonly frames: Uint8Array[];
+}
+
+/** Runs `cmd args` and cuts its stdout into frames of `frameBytes` (in this thread). */
+export function runFrames(cmd: string, args: readonly string[], frameBytes: number): Promise<RawRunResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const frames: Uint8Array[] = [];
+    let cur = new Uint8Array(frameBytes);
+    let pos = 0;
+    let err = '';
+    p.stdout.on('data', (b: Buffer) => {
+      let off = 0;
+      while (off < b.length) {
+        const n = Math.min(frameBytes - pos, b.length - off);
+        cur.set(b.subarray(off, off + n), pos);
+        pos += n;
+        off += n;
+        if (pos === frameBytes) {
+          frames.push(cur);
+          cur = new Uint8Array(frameBytes);
+          pos = 0;
+        }
+      }
+    });
+    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    p.on('error', (e) => reject(new Error(`cannot run ${cmd} (${e.message}); install ffmpeg (e.g. apt-get install ffmpeg)`)));
+    p.on('close', (code) => resolve({ code: code ?? -1, stderr: err, frames }));
+  });
+}
+
+/** Where ffmpeg runs: in this thread (default) or through a worker pool (see DecodeWorkerPool). */
+export type FrameRunner = (cmd: string, args: readonly string[], frameBytes: number) => Promise<RawRunResult>;
+
+/** The ffmpeg argument list for a run. */
+export function decodeRunArgs(o: DecodeRunOptions): string[] {
   const pixFmt = o.pixFmt ?? 'rgb24';
-  const fb = frameBytes(o.width, o.height, pixFmt);
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin'];
   if (o.threads !== undefined) args.push('-threads', String(o.threads));
   if (o.seek > 0) args.push('-ss', o.seek.toFixed(6));
   args.push('-i', o.file, '-map', '0:v:0');
   if (o.select) args.push('-vf', `select='${o.select.map((n) => `eq(n\\,${n})`).join('+')}'`);
   args.push('-fps_mode', 'passthrough', '-frames:v', String(o.count), '-f', 'rawvideo', '-pix_fmt', pixFmt, 'pipe:1');
-  return new Promise((resolve, reject) => {
-    const p = spawn(o.ffmpeg ?? 'ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const frames: Uint8Array[] = [];
-    let cur = new Uint8Array(fb);
-    let pos = 0;
-    let err = '';
-    p.stdout.on('data', (b: Buffer) => {
-      let off = 0;
-      while (off < b.length) {
-        const n = Math.min(fb - pos, b.length - off);
-        cur.set(b.subarray(off, off + n), pos);
-        pos += n;
-        off += n;
-        if (pos === fb) {
-          frames.push(cur);
-          cur = new Uint8Array(fb);
-          pos = 0;
-        }
-      }
-    });
-    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    p.on('error', (e) => reject(new Error(`cannot run ffmpeg (${e.message}); install ffmpeg (e.g. apt-get install ffmpeg)`)));
-    p.on('close', (code) => {
-      if (code !== 0 || frames.length !== o.count) {
-        const msg = err.trim().split('\n').slice(-2).join(' ');
-        reject(
-          new DatasetError(
-            `decoded ${frames.length} of ${o.count} frames from t=${o.seek.toFixed(4)}s` +
-              (o.select ? ` (frames +${o.select.join(',+')})` : '') +
-              ` — the video is truncated or corrupt${msg ? ` (ffmpeg: ${msg})` : ''}`,
-            { file: o.file },
-          ),
-        );
-      } else resolve(frames);
-    });
-  });
+  return args;
+}
+
+/**
+ * One ffmpeg process decodes a run of frames: accurate input seek, optional `select` of
+ * frame numbers within the run, raw frames piped to us. Returns one buffer per frame.
+ */
+export async function decodeRun(o: DecodeRunOptions, runner: FrameRunner = runFrames): Promise<Uint8Array[]> {
+  const fb = frameBytes(o.width, o.height, o.pixFmt ?? 'rgb24');
+  const r = await runner(o.ffmpeg ?? 'ffmpeg', decodeRunArgs(o), fb);
+  if (r.code !== 0 || r.frames.length !== o.count) {
+    const msg = r.stderr.trim().split('\n').slice(-2).join(' ');
+    throw new DatasetError(
+      `decoded ${r.frames.length} of ${o.count} frames from t=${o.seek.toFixed(4)}s` +
+        (o.select ? ` (frames +${o.select.join(',+')})` : '') +
+        ` — the video is truncated or corrupt${msg ? ` (ffmpeg: ${msg})` : ''}`,
+      { file: o.file },
+    );
+  }
+  return r.frames;
 }
