@@ -55,7 +55,7 @@ let lastWall = 0;
 async function stepFlops(B: number, S: number, imagesPerSample: number, patchesPerImage: number): Promise<number | null> {
   try {
     const m = (await import('../packages/model/src/index.js')) as typeof import('../packages/model/src/index.js');
-    const cfg = m.QWEN3_VL_2B_CONFIG;
+    const cfg = m.parseQwen3VLConfig(m.QWEN3_VL_2B_CONFIG);
     const fwd = m.qwen3VLForwardFlops(cfg, { P: B * imagesPerSample * patchesPerImage, segLen: patchesPerImage, B, S });
     return 2 * fwd; // LoRA: forward + activation gradients (no weight gradients for frozen weights) ≈ 2x forward
   } catch {
