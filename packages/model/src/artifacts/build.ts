@@ -25,6 +25,7 @@ import {
   type TensorData,
 } from '@vlreward/graph';
 import { IO } from './names.js';
+import { autocastGraph } from './autocast.js';
 import { BoundParams } from './param_source.js';
 import type {
   ArtifactOptions,
@@ -57,6 +58,8 @@ export interface ArtifactManifest {
   readonly lossScale: Required<LossScaleOptions>;
   readonly checkpointing: boolean;
   readonly recomputePrefixes: readonly string[];
+  /** The builder computed in float32 and its MatMul/Gemm were autocast to computeDType (autocast.ts). */
+  readonly autocast: boolean;
   /** Frozen weights are graph initializers or graph inputs fed by the runner. */
   readonly frozenAs: 'initializer' | 'input';
   /** Every parameter, trainable and frozen, in inventory order. */
@@ -142,6 +145,8 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
   };
 
   const dropout: Partial<Record<GraphKind, DropoutSpec[]>> = {};
+  /** Set when a float32-only builder was autocast to the compute dtype. */
+  let autocast = false;
   let batchInputs: IOSpec[] = [];
   let evalInputs: IOSpec[] = [];
   let evalOutputs: string[] = [];
@@ -177,10 +182,25 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
     const paramNames = new Set(params.map((p) => p.name));
     const maskNames = new Set(masks.map((m) => m.input));
     const batch = g.inputs.filter((t) => !paramNames.has(t.name) && !maskNames.has(t.name)).map(ioSpec);
-    return { g, src, out, batch, recompute };
+    const trainableInput = (n: string) => src.trainableInput(n);
+    if (computeDType === 'float32' || computesIn(g, computeDType)) return { g, out, batch, recompute, trainableInput };
+    // The builder computed in float32 only: autocast its matmuls (autocast.ts).
+    const ac = autocastGraph(g, computeDType);
+    autocast = true;
+    const extra = Object.fromEntries(Object.entries(out.extra ?? {}).map(([k, t]) => [k, ac.map(t)]));
+    return {
+      g: ac.graph,
+      out: { loss: ac.map(out.loss), logits: ac.map(out.logits), extra },
+      batch,
+      recompute: new Set([...recompute].map((n) => ac.nodes.get(n)!).filter(Boolean)),
+      trainableInput: (n: string) => {
+        const t = src.trainableInput(n);
+        return t ? ac.map(t) : undefined;
+      },
+    };
   };
 
-  const trainableInputs = (src: BoundParams): Tensor[] => {
+  const trainableInputs = (src: { trainableInput(n: string): Tensor | undefined }): Tensor[] => {
     const unused: string[] = [];
     const ts = trainable.map((p) => {
       const t = src.trainableInput(p.name);
@@ -251,18 +271,18 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
   const graphs: Partial<Record<GraphKind, Graph>> = {};
   for (const kind of kinds) {
     if (kind === 'train') {
-      const { g, src, out, batch, recompute } = forward('train', true);
+      const { g, out, batch, recompute, trainableInput } = forward('train', true);
       batchInputs = batch;
-      const ps = trainableInputs(src);
+      const ps = trainableInputs({ trainableInput });
       const { grads, scale, foundInf } = backward(g, out, ps, recompute);
       g.output(out.loss, IO.loss);
       g.output(out.logits, IO.logits);
       optimizerTail(g, ps, grads, foundInf, scale);
       graphs.train = g;
     } else if (kind === 'gradient') {
-      const { g, src, out, batch, recompute } = forward('gradient', true);
+      const { g, out, batch, recompute, trainableInput } = forward('gradient', true);
       batchInputs = batch;
-      const ps = trainableInputs(src);
+      const ps = trainableInputs({ trainableInput });
       const { grads } = backward(g, out, ps, recompute);
       const acc = trainable.map((p) => g.input(IO.acc(p.name), 'float32', p.shape));
       const sums = accumulateGrads(acc, grads);
@@ -308,6 +328,7 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
     checkpointing,
     recomputePrefixes: [...(options.recomputePrefixes ?? [])],
     frozenAs,
+    autocast,
     params: params.map((p) => ({
       name: p.name,
       shape: [...p.shape],
@@ -343,6 +364,11 @@ function checkInventory(params: readonly ParamSpec[]): void {
       throw new Error(`parameter '${p.name}': names starting with ${RESERVED.join(', ')} are reserved`);
     }
   });
+}
+
+/** Whether a builder honoured ctx.computeDType: some MatMul/Gemm already runs in it. */
+function computesIn(g: Graph, dt: DType): boolean {
+  return g.nodes.some((n) => (n.opType === 'MatMul' || n.opType === 'Gemm') && n.outputs[0]!.dtype === dt);
 }
 
 function checkForward(out: ForwardOutputs, kind: GraphKind): void {
