@@ -85,6 +85,37 @@ describe('pixel_values (HF Qwen2VLImageProcessorFast: rescale+normalize, tempora
     expect(maxDiff).toBeLessThan(1e-6); // in fact float32-exact: same fused (x - 127.5) / 127.5
   });
 
+  it('end to end with a resize: pixel_values of a 40x30 image equal normalize(reference resize) within 1e-2 (in fact exactly)', () => {
+    const ref = readSafetensorsFile(join(TEST_DATA, 'resize_pillow.safetensors'));
+    const src = get(ref, 'in.4'); // 30x40 (h x w)
+    const [h, w] = src.dims as [number, number];
+    // 30x40 with min_pixels 96*128: round(30/32)=1, round(40/32)=1 -> 32x32 < 12288 -> beta = sqrt(12288/1200)
+    // -> ceil(30*3.2/32)*32 = 96, ceil(40*3.2/32)*32 = 128: the reference case 4 size (96 x 128)
+    const cfg = parseImageProcessorConfig(preprocessorJson, 'preprocessor_config.json', { minPixels: 96 * 128 });
+    const out = preprocessImage({ width: w, height: h, channels: 3, data: src.data as Uint8Array }, cfg);
+    expect(out.grid).toEqual([1, 6, 8]);
+    const resized = get(ref, 'torch.4').data as Uint8Array; // torch-kernel reference, HWC 96x128
+    // rebuild pixel_values from the reference pixels with the documented layout and (x/255 - 0.5)/0.5
+    let maxDiff = 0;
+    let row = 0;
+    for (let bh = 0; bh < 3; bh++)
+      for (let bw = 0; bw < 4; bw++)
+        for (let mh = 0; mh < 2; mh++)
+          for (let mw = 0; mw < 2; mw++, row++)
+            for (let c = 0; c < 3; c++)
+              for (let t = 0; t < 2; t++)
+                for (let py = 0; py < 16; py++)
+                  for (let px = 0; px < 16; px++) {
+                    const y = (bh * 2 + mh) * 16 + py;
+                    const x = (bw * 2 + mw) * 16 + px;
+                    const expected = (resized[(y * 128 + x) * 3 + c]! / 255 - 0.5) / 0.5;
+                    const got = out.patches[row * 1536 + ((c * 2 + t) * 16 + py) * 16 + px]!;
+                    maxDiff = Math.max(maxDiff, Math.abs(got - expected));
+                  }
+    expect(row).toBe(48);
+    expect(maxDiff).toBeLessThan(1e-6);
+  });
+
   it('uses the configured mean/std per channel', () => {
     const cfg = parseImageProcessorConfig({ ...(preprocessorJson as object), image_mean: [0.1, 0.2, 0.3], image_std: [0.5, 0.25, 1] });
     const data = new Uint8Array(32 * 32 * 3);
