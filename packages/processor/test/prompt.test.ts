@@ -59,6 +59,16 @@ describe('chat template and tokenizer', () => {
     expect(p.tokenizer.decode(IDS, { skipSpecialTokens: true })).toBe(`user\n${TEXT}\n`);
   });
 
+  it('tokenizes whitespace runs, digits, contractions and punctuation like the reference BPE', () => {
+    // expected ids from test/data/bpe_ref.py (digits are split one by one, as Qwen2's pre-tokenizer does)
+    expect(p.tokenizer.encode("Task:  two  spaces\nnewline 123456 don't STOP!!   ")).toEqual([
+      6262, 25, 220, 1378, 220, 12621, 198, 89202, 220, 16, 17, 18, 19, 20, 21, 1513, 944, 45537, 2928, 262,
+    ]);
+    expect(p.tokenizer.encode("Task: put the cup's lid on (it's 3.5cm) -> done?")).toEqual([
+      6262, 25, 2182, 279, 10525, 594, 26334, 389, 320, 275, 594, 220, 18, 13, 20, 6226, 8, 1464, 2814, 30,
+    ]);
+  });
+
   it('expands each image placeholder to t*h*w/4 image tokens', () => {
     // 96x128 -> smart_resize(min_pixels 65536) -> 224x320 -> grid 14x20 -> 70 tokens;
     // 480x640 stays 480x640 -> grid 30x40 -> 300 tokens; 64x64 -> 256x256 -> grid 16x16 -> 64 tokens.
