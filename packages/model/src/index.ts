@@ -104,3 +104,5 @@ export { hfHubCacheDir, resolveModelDir } from './hub.js';
 export type { ResolveModelOptions } from './hub.js';
 export { DEFAULT_MODEL_ID, loadQwen3VL } from './load.js';
 export type { LoadedQwen3VL } from './load.js';
+export { AUTOCAST_OPS, autocastGraph, cachedTrainingArtifacts } from './artifacts/index.js';
+export type { AutocastResult } from './artifacts/index.js';

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSafetensors, type TensorData } from '@vlreward/graph';
@@ -6,7 +7,7 @@ import { makeLoraConfig } from '../src/lora/config.js';
 import { parseQwen3VLConfig } from '../src/qwen3_vl/config.js';
 import { prepareQwen3VLInputs } from '../src/qwen3_vl/host_inputs.js';
 import { loadQwen3VLWeights } from '../src/qwen3_vl/weights.js';
-import { buildTrainingArtifacts, checkFixtureGradients, TrainingSession, type FinetuneMode } from '../src/artifacts/index.js';
+import { buildTrainingArtifacts, cachedTrainingArtifacts, checkFixtureGradients, TrainingSession, type FinetuneMode } from '../src/artifacts/index.js';
 
 const FIXTURE = new URL('../../../../shared/fixtures/qwen3vl-tiny-a', import.meta.url).pathname;
 
@@ -51,6 +52,36 @@ describe('Qwen3-VL training artifacts vs the golden fixture', () => {
     expect(losses[0]).toBeGreaterThan(0.5);
     expect(losses.at(-1)).toBeLessThan(0.05);
     expect(frozenSame).toBe(true);
+  });
+
+  it('cachedTrainingArtifacts builds once, then loads from disk with the same results', async () => {
+    const config = parseQwen3VLConfig(JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8')));
+    const weights = await loadQwen3VLWeights(FIXTURE, config);
+    const cacheDir = mkdtempSync(join(tmpdir(), 'vlr-qwen-cache-'));
+    try {
+      const opts = { mode: 'lora' as const, lora: makeLoraConfig({ r: 2, dropout: 0, targetModules: ['q_proj'] }), numClasses: 3, weights, graphs: ['train'] as const, seed: 2 };
+      const a = cachedTrainingArtifacts(cacheDir, config, opts, 'qwen3vl-tiny-a');
+      const b = cachedTrainingArtifacts(cacheDir, config, opts, 'qwen3vl-tiny-a');
+      const c = cachedTrainingArtifacts(cacheDir, config, { ...opts, seed: 3 }, 'qwen3vl-tiny-a');
+      expect([a.hit, b.hit, c.hit]).toEqual([false, true, false]);
+      expect(b.key).toBe(a.key);
+      expect(c.key).not.toBe(a.key);
+      expect(cachedTrainingArtifacts(cacheDir, config, opts, 'other-weights').key).not.toBe(a.key);
+      const inputs = (await readSafetensors(join(FIXTURE, 'inputs.safetensors'))).tensors;
+      const prepared = prepareQwen3VLInputs(
+        config,
+        { inputIds: inputs.get('input_ids')!, attentionMask: inputs.get('attention_mask')!, pixelValues: inputs.get('pixel_values')!, imageGridThw: inputs.get('image_grid_thw')!, labels: inputs.get('labels')! },
+        { labels: true, numClasses: 3 },
+      );
+      const feeds = Object.fromEntries(b.saved.manifest.batchInputs.map((i) => [i.name, prepared.feeds[i.name]!]));
+      const sa = await TrainingSession.create(a.built!, { intraOpThreads: 2 });
+      const sb = await TrainingSession.create(b.saved, { intraOpThreads: 2, params: b.params });
+      for (let i = 0; i < 2; i++) expect((await sb.step(feeds, 1e-2)).loss).toBe((await sa.step(feeds, 1e-2)).loss);
+      await sa.dispose();
+      await sb.dispose();
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
   });
 
   // ~40 s on 2 cores (AdamW over the 151680×64 embedding dominates each step): slow tier.

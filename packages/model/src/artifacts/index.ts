@@ -21,7 +21,9 @@ export type {
   ParamSpec,
   Precision,
 } from './types.js';
-export { buildTrainingArtifacts, QWEN3VL_ARTIFACTS_VERSION, qwen3VLArtifactsKey, qwen3VLForwardBuilder, qwen3VLParamSpecs } from './qwen3_vl.js';
+export { buildTrainingArtifacts, cachedTrainingArtifacts, QWEN3VL_ARTIFACTS_VERSION, qwen3VLArtifactsKey, qwen3VLForwardBuilder, qwen3VLParamSpecs } from './qwen3_vl.js';
 export type { FinetuneMode, Qwen3VLTrainingOptions } from './qwen3_vl.js';
 export { checkFixtureGradients, GRAD_TOLERANCE } from './gradient_check.js';
 export type { GradientCheckOptions, GradientReport } from './gradient_check.js';
+export { AUTOCAST_OPS, autocastGraph } from './autocast.js';
+export type { AutocastResult } from './autocast.js';

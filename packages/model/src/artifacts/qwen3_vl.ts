@@ -14,7 +14,7 @@ import { buildQwen3VLForward } from '../qwen3_vl/build.js';
 import type { Qwen3VLConfig } from '../qwen3_vl/config.js';
 import { qwen3VLWeightSpecs } from '../qwen3_vl/weights.js';
 import { buildArtifacts, type BuildOptions, type TrainingArtifacts } from './build.js';
-import { artifactsCacheKey } from './store.js';
+import { artifactsCacheKey, cachedArtifacts, type CacheResult, type SaveOptions } from './store.js';
 import type { ForwardBuilder, ParamSpec } from './types.js';
 
 /** Bumped when the Qwen3-VL training graphs change for the same inputs (cache key). */
@@ -123,4 +123,23 @@ export function buildTrainingArtifacts(config: Qwen3VLConfig, opts: Qwen3VLTrain
 /** Cache key for buildTrainingArtifacts; `weightsKey` names the base weights (e.g. model dir + file sizes/mtimes). */
 export function qwen3VLArtifactsKey(config: Qwen3VLConfig, opts: Omit<Qwen3VLTrainingOptions, 'weights'>, weightsKey: string): string {
   return artifactsCacheKey({ builderVersion: `qwen3_vl/${QWEN3VL_ARTIFACTS_VERSION}`, config, options: opts, weightsKey });
+}
+
+/**
+ * buildTrainingArtifacts through the disk cache: the first call builds and
+ * saves under `cacheDir/<key>`, later calls with the same config, options and
+ * `weightsKey` load the saved graphs without building. `params` is the
+ * inventory to pass to TrainingSession.create (initial trainable values).
+ */
+export function cachedTrainingArtifacts(
+  cacheDir: string,
+  config: Qwen3VLConfig,
+  opts: Qwen3VLTrainingOptions,
+  weightsKey: string,
+  save: SaveOptions = {},
+): CacheResult & { readonly params: ParamSpec[]; readonly key: string } {
+  const { weights: _w, ...keyed } = opts;
+  const key = qwen3VLArtifactsKey(config, keyed, weightsKey);
+  const res = cachedArtifacts(cacheDir, key, () => buildTrainingArtifacts(config, opts), save);
+  return { ...res, params: res.built?.params.slice() ?? qwen3VLParamSpecs(config, opts), key };
 }
