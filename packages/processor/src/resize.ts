@@ -145,15 +145,21 @@ export function resizeBicubic(img: RgbImage, outWidth: number, outHeight: number
     const half = one / 2;
     const out = new Uint8Array(curW * outHeight * 3);
     const stride = curW * 3;
+    // Row-at-a-time accumulation: streams through the input rows (same integer sums, cache friendly).
+    const acc = new Float64Array(stride);
     for (let yy = 0; yy < outHeight; yy++) {
       const ymin = bounds[yy * 2]!;
       const n = bounds[yy * 2 + 1]!;
       const k0 = yy * ksize;
-      for (let xc = 0; xc < stride; xc++) {
-        let s = half;
-        for (let y = 0; y < n; y++) s += cur[(y + ymin) * stride + xc]! * kk[k0 + y]!;
-        out[yy * stride + xc] = clip8(s, one);
+      acc.fill(half);
+      for (let y = 0; y < n; y++) {
+        const k = kk[k0 + y]!;
+        if (k === 0) continue;
+        const base = (y + ymin) * stride;
+        for (let xc = 0; xc < stride; xc++) acc[xc] += cur[base + xc]! * k;
       }
+      const o = yy * stride;
+      for (let xc = 0; xc < stride; xc++) out[o + xc] = clip8(acc[xc]!, one);
     }
     cur = out;
   }
