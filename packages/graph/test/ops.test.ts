@@ -82,6 +82,8 @@ describe('bad use gets errors that say what and where', () => {
       /3 query heads are not 1.5 groups of 2 KV heads/,
     );
     expect(() => G.crossEntropy(a, g.input('y', 'int32', [3]))).toThrow(/labels must be int64, got int32/);
+    expect(() => G.scalar(g, 0.5, 'int64')).toThrow(/scalar: 0\.5 is not representable as int64/);
+    expect(() => G.constInt64(g, [1, 2.5])).toThrow(/constInt64: 2\.5 in \[1, 2\.5\] is not an integer/);
   });
 });
 

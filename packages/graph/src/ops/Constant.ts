@@ -28,7 +28,7 @@ function cached(g: Graph, key: string, make: () => Tensor): Tensor {
 /** A rank-0 constant of any dtype (16-bit floats rounded to nearest even). */
 export function scalar(g: Graph, value: number, dtype: DType = 'float32'): Tensor {
   assertDType(dtype, 'scalar');
-  if (!Number.isFinite(value) && !isFloatLike(dtype)) throw new Error(`scalar: ${value} is not representable as ${dtype}`);
+  if (!isFloatLike(dtype) && !Number.isInteger(value)) throw new Error(`scalar: ${value} is not representable as ${dtype}`);
   const key = `s:${dtype}:${Object.is(value, -0) ? '-0' : String(value)}`;
   return cached(g, key, () => constant(g, { dtype, dims: [], data: fill(dtype, [value]) }, 'Const'));
 }
