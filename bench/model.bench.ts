@@ -31,7 +31,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const threads = Number(process.env.VLREWARD_BENCH_THREADS ?? availableParallelism());
 const round = (v: number, d = 2): number => Math.round(v * 10 ** d) / 10 ** d;
 
-/** ORT CPU fp32 MatMul GFLOP/s (chain of 8 products, best of 3) at a few sizes; the max is the peak. */
+/** ORT CPU fp32 MatMul GFLOP/s (chain of 8 products, best of 5) at a few sizes; the max is the peak. */
 async function matmulPeak(): Promise<number> {
   let peak = 0;
   for (const n of [512, 1024]) {
@@ -45,7 +45,7 @@ async function matmulPeak(): Promise<number> {
     const data = new Float32Array(n * n).map((_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
     const feeds = { a: tensorData('float32', [n, n], data), b: tensorData('float32', [n, n], data.map((x) => x / n)) };
     await s.run(feeds);
-    for (let r = 0; r < 3; r++) {
+    for (let r = 0; r < 5; r++) {
       const t = performance.now();
       await s.run(feeds);
       peak = Math.max(peak, (8 * 2 * n ** 3) / ((performance.now() - t) / 1000) / 1e9);
@@ -166,10 +166,20 @@ function twoB(peak: number): BenchResult[] {
 
 export async function run(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
-  const peak = await matmulPeak();
-  out.push({ name: 'ort_cpu_matmul_peak_in_model_bench', value: round(peak), unit: 'GFLOP/s', note: '512/1024 chains, this run' });
-  out.push(...(await forwardBench('tiny', parseQwen3VLConfig(tinyQwen3VLConfig()), { batch: 2, images: 3, height: 224, width: 224 }, 5, peak)));
-  out.push(...(await forwardBench('mid', parseQwen3VLConfig(midQwen3VLConfig()), { batch: 1, images: 3, height: 224, width: 224 }, 3, peak)));
+  // Shared VMs drift: take the peak before and after the model runs and keep the larger.
+  let peak = await matmulPeak();
+  const results = [
+    ...(await forwardBench('tiny', parseQwen3VLConfig(tinyQwen3VLConfig()), { batch: 2, images: 3, height: 224, width: 224 }, 5, peak)),
+    ...(await forwardBench('mid', parseQwen3VLConfig(midQwen3VLConfig()), { batch: 1, images: 3, height: 224, width: 224 }, 3, peak)),
+  ];
+  const after = await matmulPeak();
+  if (after > peak) {
+    // Re-express the ratios against the better peak.
+    for (const r of results) if (r.name.endsWith('_vs_matmul_peak')) Object.assign(r, { value: round((r.value * peak) / after, 3), note: r.note?.replace(/of [\d.]+ GFLOP\/s/, `of ${round(after)} GFLOP/s`) });
+    peak = after;
+  }
+  out.push({ name: 'ort_cpu_matmul_peak_in_model_bench', value: round(peak), unit: 'GFLOP/s', note: 'fp32 512/1024 MatMul chains, best of before/after, this run' });
+  out.push(...results);
   if (process.env.VLREWARD_BENCH_2B !== '0') out.push(...twoB(peak));
   return out;
 }
