@@ -52,11 +52,11 @@ async function rawFfmpeg(files: string[], frameBytes: (f: string) => Promise<num
 async function loaderEpoch(
   root: string,
   batchSize: number,
-  o: { shuffle?: boolean; cameras?: string[]; labelColumn?: string; cacheBytes?: number } = {},
+  o: { shuffle?: boolean; cameras?: string[]; labelColumn?: string; cacheBytes?: number; workers?: number; busyMs?: number } = {},
 ): Promise<{ fps: number; frames: number; s: number; cacheMiB: number; rssMiB: number; processes: number }> {
   global.gc?.();
   const rss0 = process.memoryUsage().rss;
-  const decoder = new VideoDecoder({ concurrency: CONCURRENCY, ...(o.cacheBytes ? { cacheBytes: o.cacheBytes } : {}) });
+  const decoder = new VideoDecoder({ concurrency: CONCURRENCY, workers: o.workers ?? 0, ...(o.cacheBytes ? { cacheBytes: o.cacheBytes } : {}) });
   const t0 = performance.now();
   const ds = await AlohaRewardDataset.open(root, {
     decoder,
@@ -66,8 +66,13 @@ async function loaderEpoch(
   });
   const loader = new RewardDataLoader(ds, { batchSize, shuffle: o.shuffle ?? true, seed: 1, prefetch: 8 });
   let frames = 0;
-  for await (const batch of loader) for (const s of batch) frames += s.images.length;
+  for await (const batch of loader) {
+    for (const s of batch) frames += s.images.length;
+    // A consumer that blocks the main thread (synchronous preprocessing) for busyMs per batch.
+    if (o.busyMs) for (const end = performance.now() + o.busyMs; performance.now() < end; );
+  }
   const s = (performance.now() - t0) / 1000;
+  await decoder.close();
   const rssMiB = (process.memoryUsage().rss - rss0) / MiB;
   return { fps: frames / s, frames, s, cacheMiB: decoder.cache.heldBytes / MiB, rssMiB, processes: decoder.stats.processes };
 }
@@ -106,6 +111,14 @@ export async function run(): Promise<BenchResult[]> {
       out.push({ name: `ffmpeg raw decode ${codec} ${size}px`, value: round(raw, 0), unit: 'frames/s', note: `${note}; ${CONCURRENCY} ffmpeg at once, whole files` });
       out.push({ name: `loader shuffled epoch ${codec} ${size}px`, value: round(best.fps, 0), unit: 'frames/s', note: `batch 8, 8 batches in flight, cold cache, ${best.processes} ffmpeg runs (frame tables read in-process)` });
       out.push({ name: `loader / ffmpeg ratio ${codec}`, value: round(best.fps / raw), unit: 'x', note: 'aim ≥ 0.7' });
+      if (codec === 'av1') {
+        // Worker threads matter when the consumer blocks the main thread between batches.
+        const busy0 = await loaderEpoch(root, 8, { busyMs: 40 });
+        const busy2 = await loaderEpoch(root, 8, { busyMs: 40, workers: 2 });
+        const ideal = (eps * frames) / 8 * 0.04; // seconds the consumer alone needs
+        out.push({ name: 'loader + 40 ms/batch sync consumer, in-thread', value: round(busy0.s, 1), unit: 's/epoch', note: `consumer alone: ${round(ideal, 1)} s` });
+        out.push({ name: 'loader + 40 ms/batch sync consumer, 2 worker threads', value: round(busy2.s, 1), unit: 's/epoch', note: 'ffmpeg pipes drained off the main thread' });
+      }
       out.push({ name: `loader memory held ${codec}`, value: round(best.cacheMiB, 1), unit: 'MiB', note: `decoded-frame cache after the epoch (RSS grew ${round(best.rssMiB, 0)} MiB)` });
     }
     const g1 = join(import.meta.dirname, '..', '..', 'shared', 'data', 'g1_pick_bottle_v21');
