@@ -37,10 +37,10 @@ function concatBatch(a: Record<string, TensorData>, b: Record<string, TensorData
   return out;
 }
 
-async function train(cfg: ToyConfig, mode: ToyMode, steps: number, lr: number) {
+async function train(cfg: ToyConfig, mode: ToyMode, steps: number, lr: number, seed = 0) {
   const params = toyParams(cfg, mode, 1);
   const art = buildArtifacts(toyForward(cfg), params, { name: `toy-${mode}`, graphs: ['train', 'eval'], optimizer: { weightDecay: 0 } });
-  const s = await TrainingSession.create(art, SESSION);
+  const s = await TrainingSession.create(art, { ...SESSION, seed });
   const batch = toyBatch(cfg, 4, 8, 3);
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) losses.push((await s.step(batch, lr)).loss);
@@ -81,12 +81,16 @@ describe('training artifacts on a toy transformer', () => {
     await s.dispose();
   });
 
-  it('two runs with the same seed give identical losses', async () => {
-    const a = await train(TOY_SMALL, 'lora', 5, 1e-2);
-    const b = await train(TOY_SMALL, 'lora', 5, 1e-2);
+  it('two runs with the same seed give identical losses (LoRA dropout 0.1 on); another seed differs', async () => {
+    const cfg = { ...TOY_SMALL, loraDropout: 0.1 };
+    const a = await train(cfg, 'lora', 5, 1e-2, 7);
+    const b = await train(cfg, 'lora', 5, 1e-2, 7);
+    const c = await train(cfg, 'lora', 5, 1e-2, 8);
+    expect(a.art.manifest.dropout.train!.length).toBe(2 * cfg.layers);
+    expect(a.art.manifest.dropout.eval).toEqual([]);
     expect(b.losses).toEqual(a.losses);
-    await a.s.dispose();
-    await b.s.dispose();
+    expect(c.losses).not.toEqual(a.losses);
+    for (const x of [a, b, c]) await x.s.dispose();
   });
 
   it('accumulating 2 micro-batches equals one step on the concatenated batch', async () => {
