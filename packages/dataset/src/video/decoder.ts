@@ -114,7 +114,7 @@ export class VideoDecoder {
     let best = lo;
     if (lo > 0 && Math.abs(t[lo - 1]! - ts) <= Math.abs(t[lo]! - ts)) best = lo - 1;
     const d = Math.abs(t[best]! - ts);
-    if (!(d <= toleranceS)) {
+    if (!(d < toleranceS)) { // LeRobot: assert min_ < tolerance_s
       throw new DatasetError(
         `no frame within tolerance ${toleranceS}s of timestamp ${ts.toFixed(6)}s${context}; ` +
           `nearest frame ${best} is at ${t[best]!.toFixed(6)}s, the video holds ${t.length} frames ` +
