@@ -1,6 +1,6 @@
 import type { Tensor } from '../builder.js';
-import { logical, noGrad } from './elementwise.js';
-import type { OpDef } from './op.js';
+import { logical } from './elementwise.js';
+import { noGrad, type OpDef } from './op.js';
 
 export function and(a: Tensor, b: Tensor): Tensor {
   return logical('And', a, b);

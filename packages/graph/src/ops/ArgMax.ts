@@ -1,7 +1,6 @@
 import type { Tensor } from '../builder.js';
 import { normAxis } from '../shape.js';
-import { noGrad } from './elementwise.js';
-import type { OpDef } from './op.js';
+import { noGrad, type OpDef } from './op.js';
 
 /** Index of the first maximum along `axis` (int64). */
 export function argMax(x: Tensor, axis = -1, keepdims = true): Tensor {

@@ -1,7 +1,7 @@
 import type { Tensor } from '../builder.js';
 import type { TensorLike } from './checks.js';
-import { compare, noGrad } from './elementwise.js';
-import type { OpDef } from './op.js';
+import { compare } from './elementwise.js';
+import { noGrad, type OpDef } from './op.js';
 
 /** Elementwise LessOrEqual with broadcasting; bool output. */
 export function lessOrEqual(a: TensorLike, b: TensorLike): Tensor {

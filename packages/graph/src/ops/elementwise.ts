@@ -34,8 +34,3 @@ export function logical(opType: string, ...xs: Tensor[]): Tensor {
   for (const x of xs.slice(1)) shape = broadcastShapes(shape, x.shape, `${opType}(${xs.map((t) => t.name).join(', ')})`);
   return xs[0]!.graph.node(opType, xs, {}, [{ dtype: 'bool', shape }])[0]!;
 }
-
-/** Gradient rule for ops whose output is boolean or integer-valued. */
-// Lives in op.ts (a leaf module) so ops that only need it do not import this
-// file, which would close an ESM cycle through checks.ts -> Shape.ts.
-export { noGrad } from './op.js';
