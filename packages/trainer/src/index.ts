@@ -69,4 +69,4 @@ export {
   trainRewardModel,
   writeTinyModel,
 } from './pipeline.js';
-export type { BaseModel, ImageOptions, RewardModel, TrainRewardOptions, TrainRewardResult } from './pipeline.js';
+export type { BaseModel, DatasetOptions, ImageOptions, RewardModel, TrainRewardOptions, TrainRewardResult } from './pipeline.js';

@@ -69,6 +69,9 @@ export interface ImageOptions {
   readonly maxPixels?: number;
 }
 
+/** Dataset view options that training, evaluation and prediction must share. */
+export type DatasetOptions = Pick<AlohaRewardDatasetOptions, 'cameras' | 'labelColumn' | 'binning' | 'frameStride'>;
+
 export interface TrainRewardOptions extends ImageOptions {
   /** LeRobot dataset root. */
   readonly root: string;
@@ -77,7 +80,7 @@ export interface TrainRewardOptions extends ImageOptions {
   /** Processor files (default: the model folder). */
   readonly processor?: string;
   readonly config?: Partial<TrainConfig>;
-  readonly dataset?: Omit<AlohaRewardDatasetOptions, 'numClasses'>;
+  readonly dataset?: DatasetOptions;
   readonly resume?: boolean;
   readonly signal?: AbortSignal;
   readonly progress?: TrainOptions<unknown>['progress'];
@@ -138,7 +141,7 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
     baseModel: resolve(base.dir),
     modelConfig: base.configJson as unknown as Record<string, unknown>,
     processorDir,
-    config: { train: cfg, dataset: resolve(o.root), split, numClasses, classWeights, minPixels: o.minPixels ?? null, maxPixels: o.maxPixels ?? null },
+    config: { train: cfg, dataset: resolve(o.root), datasetOptions: o.dataset ?? {}, split, numClasses, classWeights, minPixels: o.minPixels ?? null, maxPixels: o.maxPixels ?? null },
     metric: cfg.bestMetric === 'loss' ? 'val_loss' : cfg.bestMetric === 'macroF1' ? 'val_macro_f1' : 'val_accuracy',
     metricMode: cfg.bestMetric === 'loss' ? 'min' : 'max',
   });
@@ -172,6 +175,8 @@ export interface RewardModel {
   readonly numClasses: number;
   /** per-image pixel budget the model was trained with. */
   readonly imageOptions: ImageOptions;
+  /** cameras / label column / binning the model was trained with (from the manifest). */
+  readonly datasetOptions: DatasetOptions;
   dispose(): Promise<void>;
 }
 
@@ -229,6 +234,7 @@ export async function loadRewardModel(path: string, o: { model?: string; device?
     checkpoint: ck,
     numClasses,
     imageOptions,
+    datasetOptions: ((ck.manifest.config ?? {}) as { datasetOptions?: DatasetOptions }).datasetOptions ?? {},
     dispose: () => session.dispose(),
   };
 }
@@ -237,9 +243,9 @@ export async function loadRewardModel(path: string, o: { model?: string; device?
 export async function evaluateRewardModel(
   m: RewardModel,
   root: string,
-  o: { episodes?: readonly number[]; batchSize?: number; dataset?: Omit<AlohaRewardDatasetOptions, 'numClasses'> } = {},
+  o: { episodes?: readonly number[]; batchSize?: number; dataset?: DatasetOptions } = {},
 ): Promise<ClassificationReport & { loss: number }> {
-  const ds = await AlohaRewardDataset.open(root, { ...(o.dataset ?? {}), numClasses: m.numClasses, ...(o.episodes ? { episodes: o.episodes } : {}) });
+  const ds = await AlohaRewardDataset.open(root, { ...(o.dataset ?? m.datasetOptions), numClasses: m.numClasses, ...(o.episodes ? { episodes: o.episodes } : {}) });
   return evaluate({ session: m.session, source: alohaSource(ds), encode: m.encode, batchSize: o.batchSize ?? 2 });
 }
 
@@ -254,10 +260,10 @@ export async function predictEpisode(
   m: RewardModel,
   root: string,
   episode: number,
-  o: { outDir?: string; batchSize?: number; frameStride?: number; dataset?: Omit<AlohaRewardDatasetOptions, 'numClasses'> } = {},
+  o: { outDir?: string; batchSize?: number; frameStride?: number; dataset?: DatasetOptions } = {},
 ): Promise<{ rows: CurveRow[]; files?: { csv: string; json: string; png: string }; accuracy: number }> {
-  const ds = await AlohaRewardDataset.open(root, { ...(o.dataset ?? {}), numClasses: m.numClasses, episodes: [episode], frameStride: o.frameStride ?? 1 });
-  if (ds.length === 0) throw new Error(`${root}: episode ${episode} has no frames (episodes: ${(await AlohaRewardDataset.open(root, { numClasses: m.numClasses })).episodeIndices().join(', ')})`);
+  const ds = await AlohaRewardDataset.open(root, { ...(o.dataset ?? m.datasetOptions), numClasses: m.numClasses, episodes: [episode], frameStride: o.frameStride ?? (o.dataset ?? m.datasetOptions).frameStride ?? 1 });
+  if (ds.length === 0) throw new Error(`${root}: episode ${episode} has no frames (episodes: ${(await AlohaRewardDataset.open(root, { ...(o.dataset ?? m.datasetOptions), numClasses: m.numClasses })).episodeIndices().join(', ')})`);
   const rows: CurveRow[] = [];
   const bs = o.batchSize ?? 4;
   for (let s = 0; s < ds.length; s += bs) {

@@ -9,7 +9,7 @@ import { writeSyntheticDataset } from '@vlreward/dataset';
 import { evaluateRewardModel, loadRewardModel, predictEpisode, trainRewardModel, writeTinyModel } from '@vlreward/trainer';
 import { numberFlag, parseFlags, UsageError, type Command } from '../command.js';
 import { defaultProcessorDir } from '../env.js';
-import { EMBEDDED_PIXELS, printTrainResult } from './train.js';
+import { EMBEDDED_PIXELS, datasetOptionsFrom, printTrainResult } from './train.js';
 
 export const demo: Command = {
   name: 'demo',
@@ -29,7 +29,11 @@ re-evaluates, and writes the reward curve of a held-out episode.
   --target ACC       stop once validation accuracy reaches this              (default 0.9)
   --max-steps N      upper bound on training steps                           (default 150)
   --lr X             (default 1e-3: a randomly initialised tiny model needs more than the seed's 1e-4)
-  --seed N           (default 0)`,
+  --seed N           (default 0)
+  --cameras A,B      camera features (real data: e.g. observation.images.cam_high)
+  --label-column C, --bin-edges X,Y, --frame-stride N   labels for data without reward_bins, e.g.
+                     vlreward demo --root ../shared/data/g1_pick_bottle_v21 --cameras observation.images.cam_high \
+                       --label-column timestamp --bin-edges 2.5,5 --frame-stride 4`,
   async run(argv) {
     const { values: v } = parseFlags(argv, {
       out: { type: 'string' },
@@ -42,7 +46,12 @@ re-evaluates, and writes the reward curve of a held-out episode.
       'max-steps': { type: 'string' },
       lr: { type: 'string' },
       seed: { type: 'string' },
+      cameras: { type: 'string' },
+      'label-column': { type: 'string' },
+      'bin-edges': { type: 'string' },
+      'frame-stride': { type: 'string' },
     });
+    const dataset = datasetOptionsFrom(v);
     const t0 = performance.now();
     const say = (s: string) => console.log(s);
     const out = resolve(v.out ?? 'vlreward-demo');
@@ -52,7 +61,7 @@ re-evaluates, and writes the reward curve of a held-out episode.
     const processor = defaultProcessorDir(v.processor);
     for (const sub of ['dataset', 'tiny-qwen3vl', 'checkpoints', 'predictions']) rmSync(join(out, sub), { recursive: true, force: true });
 
-    let root = v.root ? resolve(v.root) : join(out, 'dataset');
+    const root = v.root ? resolve(v.root) : join(out, 'dataset');
     if (!v.root) {
       const episodes = numberFlag('episodes', v.episodes, { integer: true, min: 3 }) ?? 10;
       const frames = numberFlag('frames', v.frames, { integer: true, min: 3 }) ?? 20;
@@ -69,6 +78,7 @@ re-evaluates, and writes the reward curve of a held-out episode.
       root,
       model,
       ...EMBEDDED_PIXELS,
+      dataset,
       config: {
         mode: 'lora',
         lr: numberFlag('lr', v.lr, { min: 0 }) ?? 1e-3,

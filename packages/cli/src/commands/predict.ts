@@ -63,7 +63,7 @@ ${ENV_HELP}`,
       let episodes = v.episode?.map((e) => numberFlag('episode', e, { integer: true, min: 0 })!);
       if (!episodes) {
         const same = trained.dataset !== undefined && resolve(root) === resolve(trained.dataset);
-        episodes = same && trained.split ? trained.split.val : (await AlohaRewardDataset.open(root, { numClasses: m.numClasses })).episodeIndices();
+        episodes = same && trained.split ? trained.split.val : (await AlohaRewardDataset.open(root, { ...m.datasetOptions, numClasses: m.numClasses })).episodeIndices();
       }
       const out = resolve(v.out ?? resolve(m.checkpoint.dir, 'predictions'));
       mkdirSync(out, { recursive: true });

@@ -13,6 +13,7 @@ import {
   writeTinyModel,
   type MetricName,
   type TrainConfig,
+  type DatasetOptions,
   type TrainRewardResult,
 } from '@vlreward/trainer';
 import { numberFlag, parseFlags, UsageError, type Command } from '../command.js';
@@ -46,6 +47,9 @@ export const TRAIN_FLAGS = {
   'min-pixels': { type: 'string' },
   'max-pixels': { type: 'string' },
   'frame-stride': { type: 'string' },
+  cameras: { type: 'string' },
+  'label-column': { type: 'string' },
+  'bin-edges': { type: 'string' },
   resume: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
@@ -59,6 +63,9 @@ export const TRAIN_FLAGS_HELP = `data and model:
   --num-classes N        (env NUM_CLASSES; default: length of the first reward_bins)
   --min-pixels N, --max-pixels N   per-image pixel budget of the processor
   --frame-stride N       use every N-th frame                     (default 1)
+  --cameras A,B,C        camera features in order (default the three ALOHA cameras)
+  --label-column C       label column (default reward_bins: argmax of the vector, as the seed)
+  --bin-edges X,Y        digitize a scalar label column into len+1 bins (e.g. timestamp 2.5,5)
 optimisation:
   --lr X (env LR, ${DEFAULT_CONFIG.lr})  --batch-size N (env BATCH_SIZE, ${DEFAULT_CONFIG.batchSize})  --grad-accum N (1)
   --epochs N (env EPOCHS, ${DEFAULT_CONFIG.epochs})  --max-steps N (env MAX_STEPS, ${DEFAULT_CONFIG.maxSteps}; wins over epochs)
@@ -124,6 +131,21 @@ export function trainConfigFrom(v: TrainValues, env: NodeJS.ProcessEnv = process
   return c;
 }
 
+/** --cameras / --label-column / --bin-edges / --frame-stride → dataset view options. */
+export function datasetOptionsFrom(v: { cameras?: string; 'label-column'?: string; 'bin-edges'?: string; 'frame-stride'?: string }): DatasetOptions {
+  const o: { cameras?: string[]; labelColumn?: string; binning?: { edges: number[] }; frameStride?: number } = {};
+  if (v.cameras) o.cameras = v.cameras.split(',').map((c) => c.trim()).filter(Boolean);
+  if (v['label-column']) o.labelColumn = v['label-column'];
+  if (v['bin-edges']) {
+    const edges = v['bin-edges'].split(',').map((x) => numberFlag('bin-edges', x)!);
+    if (edges.some((e, i) => i > 0 && e <= edges[i - 1]!)) throw new UsageError(`--bin-edges '${v['bin-edges']}': expected ascending numbers`);
+    o.binning = { edges };
+  }
+  const stride = numberFlag('frame-stride', v['frame-stride'], { integer: true, min: 1 });
+  if (stride) o.frameStride = stride;
+  return o;
+}
+
 export interface EmbeddedAssets {
   readonly root: string;
   readonly model: string;
@@ -187,7 +209,7 @@ ${ENV_HELP}`,
     }
     const minPixels = numberFlag('min-pixels', v['min-pixels'], { integer: true, min: 1 }) ?? pixels.minPixels;
     const maxPixels = numberFlag('max-pixels', v['max-pixels'], { integer: true, min: 1 }) ?? pixels.maxPixels;
-    const stride = numberFlag('frame-stride', v['frame-stride'], { integer: true, min: 1 });
+    const dataset = datasetOptionsFrom(v);
     const ac = new AbortController();
     const onSignal = () => {
       console.error('\ninterrupt: finishing this step and saving a resumable checkpoint (Ctrl-C again to abort at once)');
@@ -203,7 +225,7 @@ ${ENV_HELP}`,
         config,
         ...(minPixels ? { minPixels } : {}),
         ...(maxPixels ? { maxPixels } : {}),
-        ...(stride ? { dataset: { frameStride: stride } } : {}),
+        dataset,
         ...(v.resume ? { resume: true } : {}),
         signal: ac.signal,
       });
