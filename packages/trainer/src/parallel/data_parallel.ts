@@ -12,7 +12,7 @@
 // built-in IPC channel (child_process.fork, 'advanced' serialization): a star
 // reduce-then-broadcast through the coordinator. That costs 2 × (world) × |grads|
 // bytes of copying per step — fine for LoRA (a few MB) and CPU workers, wrong for
-// full fine-tuning of 2B parameters on GPUs. docs/data-parallel.md describes the
+// full fine-tuning of 2B parameters on GPUs. packages/trainer/README.md ("Data parallel") describes the
 // multi-GPU design (NCCL all-reduce of device buffers, one process per GPU).
 
 import { fork, type ChildProcess } from 'node:child_process';
