@@ -56,7 +56,8 @@ export async function readParquet(file: string, opts: { columns?: string[] } = {
   }
   let rows: Record<string, unknown>[];
   try {
-    rows = (await parquetReadObjects({ file: ab, compressors, ...(opts.columns ? { columns: opts.columns } : {}) })) as Record<string, unknown>[];
+    // utf8: false keeps un-annotated BYTE_ARRAY (inline image bytes) binary; STRING columns are still strings.
+    rows = (await parquetReadObjects({ file: ab, compressors, utf8: false, ...(opts.columns ? { columns: opts.columns } : {}) })) as Record<string, unknown>[];
   } catch (e) {
     throw new DatasetError(`corrupt parquet data (${(e as Error).message})`, { file });
   }
