@@ -175,12 +175,8 @@ export class VideoDecoder {
     for (let k = 1; k <= missing.length; k++) {
       if (k === missing.length || missing[k]! - missing[k - 1]! > maxGap) {
         const run = missing.slice(start, k);
-        const p = this.startRun(probe, run, maxGap);
-        run.forEach((f, j) => {
-          const one = p.then((imgs) => imgs[j]!);
-          one.catch(() => {}); // awaited below through Promise.all; never "unhandled"
-          wanted.set(f, one);
-        });
+        const ps = this.startRun(probe, run, maxGap);
+        run.forEach((f, j) => wanted.set(f, ps[j]!));
         start = k;
       }
     }
@@ -203,7 +199,7 @@ export class VideoDecoder {
     return this.readahead;
   }
 
-  private startRun(probe: VideoProbe, frames: number[], maxGap: number): Promise<RgbImage[]> {
+  private startRun(probe: VideoProbe, frames: number[], maxGap: number): Promise<RgbImage>[] {
     const first = frames[0]!;
     const last = frames[frames.length - 1]!;
     const ahead = this.readaheadFor(probe, first, maxGap);
@@ -218,7 +214,26 @@ export class VideoDecoder {
     const contiguous = decodeList[decodeList.length - 1]! - first + 1 === decodeList.length;
     // Seek halfway between the previous frame and the first wanted one, so accurate seeking keeps exactly it.
     const seek = first === 0 ? 0 : (probe.frameTimes[first - 1]! + probe.frameTimes[first]!) / 2 - probe.startTime;
-    const job = this.acquire().then(async () => {
+    // One promise per frame, settled as soon as ffmpeg hands that frame over, so a consumer
+    // gets the start of a long run while the rest is still decoding.
+    const settle: { resolve: (img: RgbImage) => void; reject: (e: unknown) => void; done: boolean }[] = [];
+    const perFrame = decodeList.map(
+      () => new Promise<RgbImage>((resolve, reject) => settle.push({ resolve, reject, done: false })),
+    );
+    decodeList.forEach((f, j) => {
+      perFrame[j]!.catch(() => {}); // awaited by callers; a run nobody waits for must not be "unhandled"
+      this.inflight.set(FrameCache.key(probe.file, f), perFrame[j]!);
+    });
+    const onFrame = (j: number, data: Uint8Array): void => {
+      const f = decodeList[j];
+      if (f === undefined) return;
+      const img: RgbImage = { width: probe.width, height: probe.height, channels: 3, data };
+      this.cache.set(FrameCache.key(probe.file, f), img);
+      this.inflight.delete(FrameCache.key(probe.file, f));
+      settle[j]!.done = true;
+      settle[j]!.resolve(img);
+    };
+    void this.acquire().then(async () => {
       try {
         this.stats.processes++;
         const raw = await decodeRun({
@@ -230,25 +245,20 @@ export class VideoDecoder {
           count: decodeList.length,
           ...(this.opts.threads !== undefined ? { threads: this.opts.threads } : {}),
           ...(this.opts.ffmpeg ? { ffmpeg: this.opts.ffmpeg } : {}),
-        }, this.pool?.run);
+        }, this.pool?.run, onFrame);
         this.stats.framesDecoded += raw.length;
-        return decodeList.map((f, j) => {
-          const img: RgbImage = { width: probe.width, height: probe.height, channels: 3, data: raw[j]! };
-          this.cache.set(FrameCache.key(probe.file, f), img);
-          return img;
-        });
+      } catch (e) {
+        // Frames already delivered stay valid; the rest of the run fails with the run's error.
+        for (const s of settle) if (!s.done) s.reject(e);
       } finally {
-        for (const f of decodeList) this.inflight.delete(FrameCache.key(probe.file, f));
+        for (const f of decodeList) {
+          const key = FrameCache.key(probe.file, f);
+          if (this.inflight.get(key) && !this.cache.has(key)) this.inflight.delete(key);
+        }
         this.release();
       }
     });
-    // Every frame of the run (readahead included) is shared with requests that arrive meanwhile.
-    decodeList.forEach((f, j) => {
-      const one = job.then((imgs) => imgs[j]!);
-      one.catch(() => {}); // the caller awaits `job`; this copy must not count as unhandled
-      this.inflight.set(FrameCache.key(probe.file, f), one);
-    });
-    return job;
+    return perFrame.slice(0, frames.length);
   }
 
   /** Stops the worker threads, if any (they never keep the process alive either way). */

@@ -101,8 +101,8 @@ export interface RawRunResult {
   readonly frames: Uint8Array[];
 }
 
-/** Runs `cmd args` and cuts its stdout into frames of `frameBytes` (in this thread). */
-export function runFrames(cmd: string, args: readonly string[], frameBytes: number): Promise<RawRunResult> {
+/** Runs `cmd args` and cuts its stdout into frames of `frameBytes` (in this thread); `onFrame` sees each as it completes. */
+export function runFrames(cmd: string, args: readonly string[], frameBytes: number, onFrame?: FrameCallback): Promise<RawRunResult> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const frames: Uint8Array[] = [];
@@ -117,6 +117,7 @@ export function runFrames(cmd: string, args: readonly string[], frameBytes: numb
         pos += n;
         off += n;
         if (pos === frameBytes) {
+          onFrame?.(frames.length, cur);
           frames.push(cur);
           cur = new Uint8Array(frameBytes);
           pos = 0;
@@ -129,8 +130,11 @@ export function runFrames(cmd: string, args: readonly string[], frameBytes: numb
   });
 }
 
+/** Called with each frame of a run as soon as it is complete (frame number within the run). */
+export type FrameCallback = (index: number, frame: Uint8Array) => void;
+
 /** Where ffmpeg runs: in this thread (default) or through a worker pool (see DecodeWorkerPool). */
-export type FrameRunner = (cmd: string, args: readonly string[], frameBytes: number) => Promise<RawRunResult>;
+export type FrameRunner = (cmd: string, args: readonly string[], frameBytes: number, onFrame?: FrameCallback) => Promise<RawRunResult>;
 
 /** The ffmpeg argument list for a run. */
 export function decodeRunArgs(o: DecodeRunOptions): string[] {
@@ -148,9 +152,9 @@ export function decodeRunArgs(o: DecodeRunOptions): string[] {
  * One ffmpeg process decodes a run of frames: accurate input seek, optional `select` of
  * frame numbers within the run, raw frames piped to us. Returns one buffer per frame.
  */
-export async function decodeRun(o: DecodeRunOptions, runner: FrameRunner = runFrames): Promise<Uint8Array[]> {
+export async function decodeRun(o: DecodeRunOptions, runner: FrameRunner = runFrames, onFrame?: FrameCallback): Promise<Uint8Array[]> {
   const fb = frameBytes(o.width, o.height, o.pixFmt ?? 'rgb24');
-  const r = await runner(o.ffmpeg ?? 'ffmpeg', decodeRunArgs(o), fb);
+  const r = await runner(o.ffmpeg ?? 'ffmpeg', decodeRunArgs(o), fb, onFrame);
   if (r.code !== 0 || r.frames.length !== o.count) {
     const msg = r.stderr.trim().split('\n').slice(-2).join(' ');
     throw new DatasetError(

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { RawRunResult } from './ffmpeg.js';
+import type { FrameCallback, RawRunResult } from './ffmpeg.js';
 
 // Plain JS, evaluated as the worker's script, so the pool works the same from TypeScript
 // sources (vitest, tsx) and from the built package: no loader or file path to resolve.
@@ -20,24 +20,29 @@ parentPort.on('message', (m) => {
       const n = Math.min(m.frameBytes - pos, b.length - off);
       cur.set(b.subarray(off, off + n), pos);
       pos += n; off += n;
-      if (pos === m.frameBytes) { frames.push(cur); cur = new Uint8Array(m.frameBytes); pos = 0; }
+      if (pos === m.frameBytes) {
+        // Each frame goes back as soon as it is complete (transferred, not copied).
+        parentPort.postMessage({ id: m.id, index: frames.length, frame: cur.buffer }, [cur.buffer]);
+        frames.push(null); cur = new Uint8Array(m.frameBytes); pos = 0;
+      }
     }
   });
   p.stderr.on('data', (b) => { err += b.toString(); });
   p.on('error', (e) => { failed = e.message; });
   p.on('close', (code) => {
     if (failed) { parentPort.postMessage({ id: m.id, error: failed }); return; }
-    const bufs = frames.map((f) => f.buffer);
-    parentPort.postMessage({ id: m.id, code: code == null ? -1 : code, stderr: err, frames: bufs }, bufs);
+    parentPort.postMessage({ id: m.id, code: code == null ? -1 : code, stderr: err, count: frames.length });
   });
 });
 `;
 
 interface Reply {
   id: number;
+  index?: number;
+  frame?: ArrayBuffer;
   code?: number;
   stderr?: string;
-  frames?: ArrayBuffer[];
+  count?: number;
   error?: string;
 }
 
@@ -49,7 +54,10 @@ interface Reply {
 export class DecodeWorkerPool {
   private readonly workers: Worker[] = [];
   private readonly busy: number[] = [];
-  private readonly pending = new Map<number, { resolve: (r: RawRunResult) => void; reject: (e: Error) => void; worker: number }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: RawRunResult) => void; reject: (e: Error) => void; worker: number; frames: Uint8Array[]; onFrame: FrameCallback | undefined }
+  >();
   private nextId = 0;
 
   constructor(readonly size: number) {
@@ -66,10 +74,16 @@ export class DecodeWorkerPool {
   private onReply(r: Reply): void {
     const p = this.pending.get(r.id);
     if (!p) return;
+    if (r.frame) {
+      const f = new Uint8Array(r.frame);
+      p.frames.push(f);
+      p.onFrame?.(r.index ?? p.frames.length - 1, f);
+      return;
+    }
     this.pending.delete(r.id);
     this.busy[p.worker]!--;
     if (r.error !== undefined) p.reject(new Error(`cannot run ffmpeg (${r.error}); install ffmpeg (e.g. apt-get install ffmpeg)`));
-    else p.resolve({ code: r.code ?? -1, stderr: r.stderr ?? '', frames: (r.frames ?? []).map((b) => new Uint8Array(b)) });
+    else p.resolve({ code: r.code ?? -1, stderr: r.stderr ?? '', frames: p.frames });
   }
 
   private failAll(worker: number, e: Error): void {
@@ -82,13 +96,13 @@ export class DecodeWorkerPool {
   }
 
   /** A FrameRunner for decodeRun(): the least busy worker runs the process. */
-  readonly run = (cmd: string, args: readonly string[], frameBytes: number): Promise<RawRunResult> => {
+  readonly run = (cmd: string, args: readonly string[], frameBytes: number, onFrame?: FrameCallback): Promise<RawRunResult> => {
     let w = 0;
     for (let i = 1; i < this.workers.length; i++) if (this.busy[i]! < this.busy[w]!) w = i;
     const id = this.nextId++;
     this.busy[w]!++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, worker: w });
+      this.pending.set(id, { resolve, reject, worker: w, frames: [], onFrame });
       this.workers[w]!.postMessage({ id, cmd, args, frameBytes });
     });
   };
