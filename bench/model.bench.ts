@@ -124,15 +124,19 @@ async function forwardBench(label: string, config: Qwen3VLConfig, shape: Synthet
   ];
 }
 
-/** The 2B-shaped build in a child process (vite-node resolves the workspace sources). */
+/** The 2B-shaped build in a child process, so its peak RSS is its own. */
 function twoB(peak: number): BenchResult[] {
-  const vn = readdirSync(join(here, '../node_modules/.pnpm')).find((d) => d.startsWith('vite-node@'));
-  if (!vn) return [{ name: 'qwen3vl_2b', value: NaN, unit: '', note: 'vite-node not installed' }];
-  const bin = join(here, '../node_modules/.pnpm', vn, 'node_modules/vite-node/vite-node.mjs');
   const cwd = join(here, '../packages/model');
   const out = execFileSync(
     process.execPath,
-    ['--expose-gc', bin, '--config', 'vitest.config.ts', 'scripts/measure-2b.ts', ...(process.env.VLREWARD_BENCH_2B_FORWARD === '0' ? [] : ['--forward'])],
+    [
+      '--conditions=@vlreward/source',
+      '--expose-gc',
+      '--import',
+      'tsx',
+      'scripts/measure-2b.ts',
+      ...(process.env.VLREWARD_BENCH_2B_FORWARD === '0' ? [] : ['--forward']),
+    ],
     { cwd, encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const r = JSON.parse(out.trim().split('\n').pop()!) as {

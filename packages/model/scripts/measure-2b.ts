@@ -2,7 +2,7 @@
 // all seven projections, 2-class head), save it with external data, create an
 // ORT CPU session from the file and optionally run one forward. Prints one
 // JSON line with timings, peak RSS and parameter counts by part.
-// Run: node --conditions=@vlreward/source --expose-gc --import tsx packages/model/scripts/measure-2b.ts [--forward]
+// Run (from packages/model): node --conditions=@vlreward/source --expose-gc --import tsx scripts/measure-2b.ts [--forward]
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
