@@ -58,3 +58,18 @@ export function channelMeans(img: RgbImage): [number, number, number] {
   const n = img.width * img.height;
   return [s[0]! / n, s[1]! / n, s[2]! / n];
 }
+
+/** Frames of a clip → one float tensor [T,3,H,W] in [0,1] (LeRobot's `delta_timestamps` video output). */
+export function clipToTensor(frames: readonly RgbImage[]): FloatTensor {
+  const first = frames[0];
+  if (!first) throw new RangeError('clipToTensor: empty clip');
+  const per = 3 * first.width * first.height;
+  const data = new Float32Array(frames.length * per);
+  frames.forEach((f, t) => {
+    if (f.width !== first.width || f.height !== first.height) {
+      throw new RangeError(`clipToTensor: frame ${t} is ${f.width}x${f.height}, frame 0 is ${first.width}x${first.height}`);
+    }
+    toChwFloat(f, data, t * per);
+  });
+  return { shape: [frames.length, 3, first.height, first.width], data };
+}

@@ -1,7 +1,7 @@
 // Public API of @vlreward/dataset.
 export { DatasetError, defaultWarningHandler } from './errors.js';
 export type { WarningHandler } from './errors.js';
-export { toChwFloat, fromChwFloat, channelMeans } from './image.js';
+export { toChwFloat, fromChwFloat, clipToTensor, channelMeans } from './image.js';
 export { encodePng, writePng, readImage } from './image_io.js';
 export type { RgbImage, FloatTensor } from './image.js';
 export { SUPPORTED_VERSIONS, readInfo, videoKeys, imageKeys, visualSize } from './meta/info.js';

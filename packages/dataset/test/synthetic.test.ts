@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  ALOHA_CAMERAS, AlohaRewardDataset, LeRobotDataset, RewardDataLoader, analyze, channelMeans, fromChwFloat, probeVideo,
+  ALOHA_CAMERAS, AlohaRewardDataset, LeRobotDataset, RewardDataLoader, analyze, channelMeans, clipToTensor, fromChwFloat, probeVideo,
   readParquet, toChwFloat, type SyntheticDatasetSummary,
 } from '@vlreward/dataset';
 import { dominantClass, synth } from './helpers.js';
@@ -163,6 +163,9 @@ describe('AlohaRewardDataset options', () => {
     expect(Math.max(...t.data)).toBeLessThanOrEqual(1);
     expect(t.data[64 * 64]).toBeCloseTo(img.data[1]! / 255, 6); // G plane starts at H·W
     expect(fromChwFloat(t).data).toEqual(img.data);
+    const clip = clipToTensor(later.clips[cam]!.frames);
+    expect(clip.shape).toEqual([3, 3, 64, 64]);
+    expect(fromChwFloat(clip, 2).data).toEqual(img.data); // offset 0 is the last of the three
   });
 
   it('the loader yields every sample once per epoch in batches, reshuffled per epoch', async () => {
