@@ -34,7 +34,7 @@ export { evaluate } from './evaluate.js';
 export type { EvaluateOptions } from './evaluate.js';
 export { curveCsv, predict, predictionFromLogits, writeRewardCurve } from './predict.js';
 export type { CurveRow, Prediction } from './predict.js';
-export { EpochSampler, Prefetcher, loadBatch } from './loader.js';
+export { EpochSampler, Prefetcher, getSamples, loadBatch, serialReads } from './loader.js';
 export type { LoadedBatch, PlannedBatch } from './loader.js';
 export type {
   CheckpointPayload,

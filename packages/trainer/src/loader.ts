@@ -67,6 +67,27 @@ export function getSamples(source: SampleSource, indices: readonly number[]): Pr
   return source.getMany ? source.getMany(indices) : Promise.all(indices.map((i) => source.get(i)));
 }
 
+/**
+ * The same source with its reads queued one after another. Prefetched batches then never
+ * decode the same video span twice at once (the second read finds the first one's frames
+ * in the decoder's cache), while augmentation and encoding still overlap the step.
+ */
+export function serialReads<S extends SampleSource>(source: S): S {
+  let tail: Promise<unknown> = Promise.resolve();
+  const queued = <T>(f: () => Promise<T>): Promise<T> => {
+    const p = tail.then(f, f);
+    tail = p.catch(() => undefined);
+    return p;
+  };
+  return {
+    ...source,
+    length: source.length,
+    episodeOf: (i: number) => source.episodeOf(i),
+    get: (i: number) => queued(() => source.get(i)),
+    getMany: (idx: readonly number[]) => queued(() => getSamples(source, idx)),
+  };
+}
+
 export interface LoadedBatch<B> {
   readonly batch: B;
   readonly plan: PlannedBatch;

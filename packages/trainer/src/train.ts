@@ -5,7 +5,7 @@
 import { join, resolve } from 'node:path';
 import { resolveConfig, type TrainConfig } from './config.js';
 import { evaluate } from './evaluate.js';
-import { EpochSampler, loadBatch, Prefetcher, type LoadedBatch } from './loader.js';
+import { EpochSampler, loadBatch, Prefetcher, serialReads, type LoadedBatch } from './loader.js';
 import { JsonlLogger } from './logging/jsonl.js';
 import { Progress } from './logging/progress.js';
 import { SummaryWriter } from './logging/tensorboard.js';
@@ -122,7 +122,8 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
   }
   const resumedFrom = st.step;
   const sampler = new EpochSampler(trainIdx, cfg.batchSize, cfg.seed, st.loader);
-  const batches = new Prefetcher<LoadedBatch<B>>(() => loadBatch(sampler.next(), source, encode, cfg.augment, cfg.seed), cfg.prefetch);
+  const reads = serialReads(source);
+  const batches = new Prefetcher<LoadedBatch<B>>(() => loadBatch(sampler.next(), reads, encode, cfg.augment, cfg.seed), cfg.prefetch);
 
   // --- logging -----------------------------------------------------------------------
   const logDir = resolve(cfg.logDir ?? join(cfg.ckptDir, 'logs'));

@@ -9,7 +9,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticDataset } from '@vlreward/dataset';
-import { evaluateRewardModel, loadRewardModel, predictEpisode, predictSample, trainRewardModel, writeTinyModel, type TrainRewardResult } from '@vlreward/trainer';
+import { AlohaRewardDataset } from '@vlreward/dataset';
+import { Qwen3VLProcessor } from '@vlreward/processor';
+import { RewardModelSession, evaluateRewardModel, loadBaseModel, loadRewardModel, predictEpisode, predictSample, softmaxRows, trainRewardModel, writeTinyModel, type TrainRewardResult } from '@vlreward/trainer';
 
 const PROCESSOR = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../shared/models/qwen3vl-processor');
 const work = mkdtempSync(join(tmpdir(), 'vlreward-e2e-'));
@@ -78,4 +80,27 @@ describe.skipIf(!existsSync(PROCESSOR))('end to end on the tiny Qwen3-VL', () =>
     second.losses.forEach((l, i) => expect(l).toBeCloseTo(lora.losses[i]!, 4));
     expect(second.evals.map((e) => e.accuracy)).toEqual(lora.evals.map((e) => e.accuracy));
   }, 180_000);
+
+  it('class weights enter the loss as PyTorch weighted mean cross-entropy', async () => {
+    const base = await loadBaseModel(model);
+    const weights = [0.5, 1, 3];
+    const session = await RewardModelSession.create({ config: base.configJson, weights: base.weights, mode: 'lora', numClasses: 3, classWeights: weights, graphs: ['eval'] });
+    try {
+      const proc = await Qwen3VLProcessor.fromPretrained(model, image);
+      const ds = await AlohaRewardDataset.open(root);
+      const samples = await ds.getMany([0, 5, 11]); // labels 0, 1, 2 (12 frames, 3 bins)
+      const r = await session.evaluate(proc.encode(samples));
+      const p = softmaxRows(r.logits, 3);
+      let num = 0;
+      let den = 0;
+      samples.forEach((s, i) => {
+        num += weights[s.label]! * -Math.log(p[i]![s.label]!);
+        den += weights[s.label]!;
+      });
+      expect(new Set(samples.map((s) => s.label)).size).toBe(3);
+      expect(r.loss).toBeCloseTo(num / den, 4);
+    } finally {
+      await session.dispose();
+    }
+  }, 60_000);
 });
