@@ -32,6 +32,8 @@ export interface SerializeOptions {
   readonly producerName?: string;
   /** Extra metadata_props, written sorted by key. */
   readonly metadata?: Readonly<Record<string, string>>;
+  /** Keep the Identity nodes that rename graph outputs (default false: producers write the output name; see outputAliases). */
+  readonly keepOutputIdentities?: boolean;
 }
 
 /** The side file's content: tensors at their recorded offsets, zero padding between. */
@@ -116,7 +118,30 @@ export function attributeProto(name: string, v: AttrValue, where: string) {
   throw new Error(`${where}: attribute '${name}' has an unsupported value ${JSON.stringify(v)}`);
 }
 
-function nodeProto(n: Node) {
+/**
+ * Graph outputs added under a new name are Identity nodes in the builder. At
+ * run time each one is a full copy, which for a fused train step means
+ * copying every parameter and moment each step. Where the Identity's input
+ * is computed by a node (not a graph input or initializer) and is not itself
+ * a graph output, the producer writes the output name directly instead.
+ */
+function outputAliases(g: Graph): { rename: Map<string, string>; dropped: Set<Node> } {
+  const rename = new Map<string, string>();
+  const dropped = new Set<Node>();
+  const outputNames = new Set(g.outputs.map((o) => o.name));
+  for (const { tensor } of g.outputs) {
+    const n = tensor.producer;
+    if (!n || n.opType !== 'Identity' || n.domain !== '' || n.inputs.length !== 1) continue;
+    const src = n.inputs[0];
+    if (!src || !src.producer || outputNames.has(src.name) || rename.has(src.name)) continue;
+    rename.set(src.name, tensor.name);
+    dropped.add(n);
+  }
+  return { rename, dropped };
+}
+
+function nodeProto(n: Node, rename: ReadonlyMap<string, string> = new Map()) {
+  const name = (t: Tensor) => rename.get(t.name) ?? t.name;
   const where = `node '${n.name}' (${n.opType})`;
   const attrs = Object.keys(n.attrs)
     .sort()
@@ -129,8 +154,8 @@ function nodeProto(n: Node) {
     opType: n.opType,
     // The default domain is written as absent so bytes match onnx's Python helper.
     ...(n.domain ? { domain: n.domain } : {}),
-    input: n.inputs.map((t) => (t ? t.name : '')),
-    output: n.outputs.map((t) => t.name),
+    input: n.inputs.map((t) => (t ? name(t) : '')),
+    output: n.outputs.map(name),
     attribute: attrs,
   });
 }
@@ -184,7 +209,12 @@ export function toModelProto(g: Graph, opts: SerializeOptions = {}): { proto: Mo
   }
   const graph = onnx.GraphProto.create({
     name: g.name,
-    node: g.nodes.map(nodeProto),
+    node: opts.keepOutputIdentities
+      ? g.nodes.map((n) => nodeProto(n))
+      : (() => {
+          const { rename, dropped } = outputAliases(g);
+          return g.nodes.filter((n) => !dropped.has(n)).map((n) => nodeProto(n, rename));
+        })(),
     initializer: initializers,
     input: g.inputs.map((t) => valueInfo(t.name, t)),
     output: g.outputs.map((o) => valueInfo(o.name, o.tensor)),

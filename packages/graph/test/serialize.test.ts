@@ -34,7 +34,37 @@ describe('serialize', () => {
     ]);
     const b = g.initializer![1]!;
     expect(Array.from(new Float32Array(new Uint8Array(b.rawData!).buffer))).toEqual([1, -1, 0.5]);
-    expect(g.node!.map((n) => n.opType)).toEqual(['MatMul', 'Add', 'Identity']);
+    // The output rename is folded into the producer: no Identity copy at run time.
+    expect(g.node!.map((n) => [n.opType, n.output])).toEqual([
+      ['MatMul', ['MatMul:0']],
+      ['Add', ['y']],
+    ]);
+    const kept = decodeModel(serialize(linearGraph(), { keepOutputIdentities: true })).graph!;
+    expect(kept.node!.map((n) => n.opType)).toEqual(['MatMul', 'Add', 'Identity']);
+  });
+
+  it('keeps the Identity where an output renames a graph input or another output, and rewires other consumers', async () => {
+    const g = new Graph('alias');
+    const x = g.input('x', 'float32', [2]);
+    const s = add(x, x);
+    g.output(s, 'a'); // folded: Add writes 'a'
+    g.output(s, 'b'); // s already renamed: Identity('a') -> 'b'
+    g.output(add(s, x), 'c'); // consumer of s reads 'a'
+    g.output(x, 'x_copy'); // a graph input: Identity kept
+    const m = decodeModel(serialize(g)).graph!;
+    expect(m.node!.map((n) => [n.opType, n.input, n.output])).toEqual([
+      ['Add', ['x', 'x'], ['a']],
+      ['Identity', ['a'], ['b']],
+      ['Add', ['a', 'x'], ['c']],
+      ['Identity', ['x'], ['x_copy']],
+    ]);
+    const out = await (await createSession(g)).run({ x: tensorData('float32', [2], new Float32Array([1, 2])) });
+    expect([out.a, out.b, out.c, out.x_copy].map((t) => Array.from(t!.data as Float32Array))).toEqual([
+      [2, 4],
+      [2, 4],
+      [3, 6],
+      [1, 2],
+    ]);
   });
 
   it('is deterministic: the same graph built twice gives identical bytes', () => {
