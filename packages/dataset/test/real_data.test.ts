@@ -76,6 +76,13 @@ describe('g1_pick_bottle_v21 (LeRobot v2.1, AV1)', () => {
     expect((s / (640 * 480)).toFixed(3)).toBe('117.470');
   });
 
+  it('optional decode-time resize keeps the picture (means within ±2)', async () => {
+    const ds = await LeRobotDataset.open(G1, { decoder: { resize: { width: 160, height: 120 } } });
+    const img = (await ds.getItem(278)).images[CAM]!;
+    expect([img.width, img.height, img.data.length]).toEqual([160, 120, 160 * 120 * 3]);
+    channelMeans(img).forEach((v, c) => expect(Math.abs(v - [114.184, 118.502, 116.101][c]!)).toBeLessThan(2));
+  });
+
   it('the seed wrapper refuses it: the three ALOHA cameras are not there', async () => {
     const err = await AlohaRewardDataset.open(G1).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatasetError);

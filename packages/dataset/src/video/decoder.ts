@@ -26,6 +26,13 @@ export interface VideoDecoderOptions extends FfmpegPaths {
    * consumer runs long synchronous work on the main thread between batches.
    */
   readonly workers?: number;
+  /**
+   * Scale every frame to this size inside ffmpeg (bicubic). Off by default: the seed hands
+   * full-size frames to the processor, whose own resize is the reference. Turn it on for
+   * large videos when throughput matters more than bit-identical pixels: smaller frames make
+   * whole-episode decoding and caching possible. The cache is per decoder, so sizes never mix.
+   */
+  readonly resize?: { readonly width: number; readonly height: number };
   /** Cap of the adaptive readahead for in-order readers (default min(64 MiB, cache/4)). */
   readonly readaheadBytes?: number;
   /** `-threads` for each ffmpeg process (default: ffmpeg's choice). */
@@ -158,7 +165,7 @@ export class VideoDecoder {
     // then serves every later random access from the cache.
     if (missing.length > 0 && hint.span) {
       const [lo, hi] = hint.span;
-      const bytes = (hi - lo + 1) * probe.width * probe.height * 3;
+      const bytes = (hi - lo + 1) * this.outSize(probe).bytes;
       if (bytes <= this.spanBytes && bytes <= this.cache.maxBytes / 4 && missing[0]! >= lo && missing[missing.length - 1]! <= hi) {
         const have = new Set(missing);
         for (let f = lo; f <= hi; f++) {
@@ -190,7 +197,7 @@ export class VideoDecoder {
    */
   private readaheadFor(probe: VideoProbe, first: number, maxGap: number): number {
     const st = this.sequential.get(probe.file);
-    const cap = Math.floor(this.readaheadBytes / (probe.width * probe.height * 3));
+    const cap = Math.floor(this.readaheadBytes / this.outSize(probe).bytes);
     if (st && first > st.end && first - st.end <= maxGap + 1) {
       st.ahead = Math.min(cap, Math.max(8, st.ahead * 2));
       return Math.max(st.ahead, this.readahead);
@@ -214,6 +221,7 @@ export class VideoDecoder {
     const contiguous = decodeList[decodeList.length - 1]! - first + 1 === decodeList.length;
     // Seek halfway between the previous frame and the first wanted one, so accurate seeking keeps exactly it.
     const seek = first === 0 ? 0 : (probe.frameTimes[first - 1]! + probe.frameTimes[first]!) / 2 - probe.startTime;
+    const out = this.outSize(probe);
     // One promise per frame, settled as soon as ffmpeg hands that frame over, so a consumer
     // gets the start of a long run while the rest is still decoding.
     const settle: { resolve: (img: RgbImage) => void; reject: (e: unknown) => void; done: boolean }[] = [];
@@ -227,7 +235,7 @@ export class VideoDecoder {
     const onFrame = (j: number, data: Uint8Array): void => {
       const f = decodeList[j];
       if (f === undefined) return;
-      const img: RgbImage = { width: probe.width, height: probe.height, channels: 3, data };
+      const img: RgbImage = { width: out.width, height: out.height, channels: 3, data };
       this.cache.set(FrameCache.key(probe.file, f), img);
       this.inflight.delete(FrameCache.key(probe.file, f));
       settle[j]!.done = true;
@@ -238,8 +246,9 @@ export class VideoDecoder {
         this.stats.processes++;
         const raw = await decodeRun({
           file: probe.file,
-          width: probe.width,
-          height: probe.height,
+          width: out.width,
+          height: out.height,
+          ...(this.opts.resize ? { scale: out } : {}),
           seek: Math.max(0, seek),
           select: contiguous ? null : decodeList.map((f) => f - first),
           count: decodeList.length,
@@ -259,6 +268,13 @@ export class VideoDecoder {
       }
     });
     return perFrame.slice(0, frames.length);
+  }
+
+  /** Size of the frames this decoder returns for a video (its own, or `resize`). */
+  outSize(probe: VideoProbe): { width: number; height: number; bytes: number } {
+    const r = this.opts.resize;
+    const width = r?.width ?? probe.width, height = r?.height ?? probe.height;
+    return { width, height, bytes: width * height * 3 };
   }
 
   /** Stops the worker threads, if any (they never keep the process alive either way). */

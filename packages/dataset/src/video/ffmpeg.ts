@@ -85,6 +85,8 @@ export interface DecodeRunOptions {
   readonly select: readonly number[] | null;
   readonly count: number;
   readonly pixFmt?: 'rgb24' | 'yuv420p';
+  /** Scale to width × height (bicubic) after selecting; `width`/`height` above must be the scaled size. */
+  readonly scale?: { readonly width: number; readonly height: number };
   readonly threads?: number;
   readonly ffmpeg?: string;
 }
@@ -143,7 +145,10 @@ export function decodeRunArgs(o: DecodeRunOptions): string[] {
   if (o.threads !== undefined) args.push('-threads', String(o.threads));
   if (o.seek > 0) args.push('-ss', o.seek.toFixed(6));
   args.push('-i', o.file, '-map', '0:v:0');
-  if (o.select) args.push('-vf', `select='${o.select.map((n) => `eq(n\\,${n})`).join('+')}'`);
+  const filters: string[] = [];
+  if (o.select) filters.push(`select='${o.select.map((n) => `eq(n\\,${n})`).join('+')}'`);
+  if (o.scale) filters.push(`scale=${o.scale.width}:${o.scale.height}:flags=bicubic`);
+  if (filters.length) args.push('-vf', filters.join(','));
   args.push('-fps_mode', 'passthrough', '-frames:v', String(o.count), '-f', 'rawvideo', '-pix_fmt', pixFmt, 'pipe:1');
   return args;
 }
