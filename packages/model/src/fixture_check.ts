@@ -14,6 +14,7 @@ import { parseQwen3VLConfig, type Qwen3VLConfig } from './qwen3_vl/config.js';
 import { prepareQwen3VLInputs, visionRotaryAngles, readGrids, type Qwen3VLBatch } from './qwen3_vl/host_inputs.js';
 import { qwen3VLTapNames } from './qwen3_vl/taps.js';
 import { loadQwen3VLWeights } from './qwen3_vl/weights.js';
+import { fixtureGreedyKv } from './generate/fixture.js';
 
 export interface Tolerance {
   readonly atol: number;
@@ -190,9 +191,13 @@ export async function checkFixture(dir: string, opts: CheckFixtureOptions = {}):
   };
   await run('', null);
   if (lora) await run('lora.', lora);
+  let kvVsNoCache: TensorCheck | undefined;
   if (outNames.includes('generate.tokens') && batch.pixelValues) {
     const steps = (await outFile.read('generate.tokens')).dims[1] ?? 0;
-    for (const [k, v] of await greedyGenerate(config, weights, batch, steps, opts.threads ?? 1)) produced.set(k, v);
+    // generate.* come from the KV-cache decoder (generate/); cache-less greedy decoding cross-checks its tokens.
+    for (const [k, v] of await fixtureGreedyKv(config, weights, batch, steps, { threads: opts.threads ?? 1 })) produced.set(k, v);
+    const noCache = await greedyGenerate(config, weights, batch, steps, opts.threads ?? 1);
+    kvVsNoCache = compareTensors('generate.tokens.kv_vs_no_cache', produced.get('generate.tokens')!, noCache.get('generate.tokens')!, undefined, { atol: 0, rtol: 0 });
   }
 
   // Gradients come from the training artifacts (artifacts/gradient_check.ts), loaded lazily.
@@ -236,6 +241,7 @@ export async function checkFixture(dir: string, opts: CheckFixtureOptions = {}):
     const perToken = /^(lora\.)?(last_hidden_state|text\.|position_ids)/.test(name);
     checks.push(compareTensors(name, got, want, perToken ? maskKeep(want.dims, mask64, B, S) : undefined));
   }
+  if (kvVsNoCache) checks.push(kvVsNoCache);
   await outFile.close();
   return { dir, checks, skipped, ok: checks.every((c) => c.ok) };
 }

@@ -2,7 +2,7 @@
 // Qwen3VLTextModel.forward, Qwen3VLTextDecoderLayer, Qwen3VLTextAttention,
 // Qwen3VLTextMLP, Qwen3VLTextRMSNorm), with optional LoRA on its projections.
 import { type Graph, type Tensor } from '@vlreward/graph';
-import { add, applyRotary, attention, mul, reshape, rmsNorm, silu, transpose, unsqueeze } from '../ops.js';
+import { add, applyRotary, attention, concat, mul, reshape, rmsNorm, silu, transpose, unsqueeze } from '../ops.js';
 import { loraLinear, type LoraFactors } from '../lora/linear.js';
 import type { LoraModule } from '../lora/config.js';
 import type { Qwen3VLConfig } from './config.js';
@@ -25,7 +25,30 @@ export interface TextInputs {
 /** Returns LoRA factors for a decoder projection, or null when it has none. */
 export type LoraLookup = (layer: number, kind: LoraModule) => LoraFactors | null;
 
-function decoderLayer(g: Graph, config: Qwen3VLConfig, params: ParamSource, lora: LoraLookup, i: number, h: Tensor, cos: Tensor, sin: Tensor, bias: Tensor): Tensor {
+/**
+ * KV-cache hook for generation (optional; training graphs never pass it):
+ * `past(i)` gives layer i's cached k/v [B, Hkv, P, D] (after k_norm and RoPE)
+ * that are prepended to this chunk's keys/values; `present(i, k, v)` receives
+ * the full [B, Hkv, P + S, D] tensors so the caller can output them.
+ */
+export interface KvCacheHook {
+  /** `total`: name of the P + S dim (so it matches the attention bias input). */
+  readonly past?: (layer: number) => { readonly k: Tensor; readonly v: Tensor; readonly total?: string } | null;
+  readonly present: (layer: number, k: Tensor, v: Tensor) => void;
+}
+
+function decoderLayer(
+  g: Graph,
+  config: Qwen3VLConfig,
+  params: ParamSource,
+  lora: LoraLookup,
+  i: number,
+  h: Tensor,
+  cos: Tensor,
+  sin: Tensor,
+  bias: Tensor,
+  cache?: KvCacheHook,
+): Tensor {
   const t = config.text;
   const H = t.hiddenSize;
   const nq = t.numAttentionHeads;
@@ -48,9 +71,17 @@ function decoderLayer(g: Graph, config: Qwen3VLConfig, params: ParamSource, lora
     // q_norm / k_norm act on each head's vector, before the transpose (as HF does).
     let q = rmsNorm(heads(proj('self_attn', 'q_proj', x, nq * hd, H), nq), P('self_attn.q_norm.weight', [hd]), t.rmsNormEps);
     let k = rmsNorm(heads(proj('self_attn', 'k_proj', x, nkv * hd, H), nkv), P('self_attn.k_norm.weight', [hd]), t.rmsNormEps);
-    const v = transpose(heads(proj('self_attn', 'v_proj', x, nkv * hd, H), nkv), [0, 2, 1, 3]);
+    let v = transpose(heads(proj('self_attn', 'v_proj', x, nkv * hd, H), nkv), [0, 2, 1, 3]);
     q = applyRotary(transpose(q, [0, 2, 1, 3]), cos, sin);
     k = applyRotary(transpose(k, [0, 2, 1, 3]), cos, sin);
+    if (cache) {
+      const past = cache.past?.(i);
+      if (past) {
+        k = concat([past.k, k], 2, past.total);
+        v = concat([past.v, v], 2, past.total);
+      }
+      cache.present(i, k, v);
+    }
     let a = attention({ q, k, v, mask: bias, scale: hd ** -0.5, numKvGroups: nq / nkv });
     a = reshape(transpose(a, [0, 2, 1, 3]), [0, 0, nq * hd]);
     h = add(h, proj('self_attn', 'o_proj', a, H, nq * hd));
@@ -61,7 +92,7 @@ function decoderLayer(g: Graph, config: Qwen3VLConfig, params: ParamSource, lora
   });
 }
 
-/** The decoder stack and final norm. Taps: text.layer_in.i, text.layer_out.i, last_hidden_state. */
+/** The decoder stack and final norm. Taps: text.layer_in.i, text.layer_out.i, last_hidden_state. `cache`: see KvCacheHook. */
 export function buildTextDecoder(
   g: Graph,
   config: Qwen3VLConfig,
@@ -69,6 +100,7 @@ export function buildTextDecoder(
   inp: TextInputs,
   lora: LoraLookup,
   taps: Map<string, Tensor>,
+  cache?: KvCacheHook,
 ): Tensor {
   const t = config.text;
   const cos = g.scope('rotary', () => unsqueeze(inp.cos, [1])); // [B, 1, S, hd]
@@ -77,7 +109,7 @@ export function buildTextDecoder(
   const ds = inp.deepstack ?? [];
   for (let i = 0; i < t.numHiddenLayers; i++) {
     taps.set(`text.layer_in.${i}`, h);
-    h = decoderLayer(g, config, params, lora, i, h, cos, sin, inp.attnBias);
+    h = decoderLayer(g, config, params, lora, i, h, cos, sin, inp.attnBias, cache);
     taps.set(`text.layer_out.${i}`, h);
     const feat = ds[i];
     if (feat && inp.deepstackIndex) h = g.scope(`deepstack.${i}`, () => addDeepstack(h, feat, inp.deepstackIndex!));
