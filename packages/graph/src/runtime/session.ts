@@ -129,10 +129,10 @@ export class InferenceSession {
         ortFeeds[k] = v;
       } else {
         host[k] = v;
-        ortFeeds[k] = toOrtTensor(v);
       }
     }
-    this.validateFeeds(host, new Set(Object.keys(ortFeeds)));
+    this.validateFeeds(host, new Set(Object.keys(feeds)));
+    for (const [k, v] of Object.entries(host)) ortFeeds[k] = toOrtTensor(v);
     const names = this.fetchNames(fetches);
     const res = await this.ortSession.run(ortFeeds, names);
     const out: Record<string, OrtTensor> = {};
