@@ -6,9 +6,9 @@
 // case runs in its own child process so its peak RSS is its own.
 // Models: the toy transformer (packages/model/src/artifacts/toy_model.ts),
 // Qwen3-VL tiny and mid (random weights, synthetic 3-image batches).
-// The 2B-shaped config is not run here: full fine-tuning needs ~16 bytes per
-// parameter (≈ 35 GB) and LoRA training ≈ 10 GB of fp32 activations + weights,
-// beyond this 24 GiB / 2-core machine.
+// The real 2B shape runs only in LoRA mode with frozen weights as one shared
+// fp32 input copy, and only with VLREWARD_BENCH_2B_TRAIN=1 (~12 GB peak): full
+// fine-tuning needs ~16 bytes per parameter (≈ 35 GB), beyond a 24 GiB machine.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ const thisFile = fileURLToPath(import.meta.url);
 const here = dirname(thisFile);
 
 interface Case {
-  readonly model: 'toy' | 'qwen3vl_tiny' | 'qwen3vl_mid';
+  readonly model: 'toy' | 'qwen3vl_tiny' | 'qwen3vl_mid' | 'qwen3vl_2b';
   readonly mode: 'lora' | 'full';
   readonly reps: number;
   /** Frozen weights as runner-fed inputs instead of initializers (one shared copy, fast session creation). */
@@ -72,6 +72,7 @@ async function runCase(c: Case): Promise<CaseResult> {
     makeLoraConfig,
     midQwen3VLConfig,
     parseQwen3VLConfig,
+    QWEN3_VL_2B_CONFIG,
     prepareQwen3VLInputs,
     qwen3VLForwardFlops,
     randomQwen3VLWeights,
@@ -94,7 +95,7 @@ async function runCase(c: Case): Promise<CaseResult> {
     batch = toyBatch(TOY_SMALL, 8, 32, 1);
     desc = `toy: ${TOY_SMALL.layers} layers, hidden ${TOY_SMALL.hidden}, B=8, S=32`;
   } else {
-    const config = parseQwen3VLConfig(c.model === 'qwen3vl_tiny' ? tinyQwen3VLConfig() : midQwen3VLConfig());
+    const config = parseQwen3VLConfig(c.model === 'qwen3vl_tiny' ? tinyQwen3VLConfig() : c.model === 'qwen3vl_mid' ? midQwen3VLConfig() : { ...QWEN3_VL_2B_CONFIG, dtype: 'float32' });
     const weights = randomQwen3VLWeights(config, 1);
     const lora = makeLoraConfig({}); // the seed's r=16, alpha=32, dropout 0.05, 7 projections
     build = () => buildTrainingArtifacts(config, { mode: c.mode, lora, numClasses: 3, weights, seed: 1, ...(c.frozenAs ? { frozenAs: c.frozenAs } : {}) });
@@ -222,6 +223,8 @@ export async function run(): Promise<BenchResult[]> {
     { model: 'qwen3vl_mid', mode: 'lora', reps: 3, frozenAs: 'input' },
     { model: 'qwen3vl_mid', mode: 'full', reps: 2 },
   ];
+  // The real 2B shape, LoRA, frozen weights as one shared fp32 copy (~8.6 GB): opt-in, ~12 GB peak.
+  if (process.env.VLREWARD_BENCH_2B_TRAIN === '1') cases.push({ model: 'qwen3vl_2b', mode: 'lora', reps: 1, frozenAs: 'input' });
   for (const c of cases) {
     const id = `${c.model}_${c.mode}${c.frozenAs === 'input' ? '_frozen_inputs' : ''}`;
     let r: CaseResult;
