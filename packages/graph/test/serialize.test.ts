@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { add, Graph, matmul, tensorData, type DType, type TensorData } from '@vlreward/graph';
 import { createSession } from '@vlreward/graph/runtime';
-import { decodeModel, IR_VERSION, onnx, saveModel, serialize, serializeModel, externalDataBytes } from '../src/serialize.js';
+import { decodeModel, externalDataBytes, IR_VERSION, onnx, saveModel, serialize, serializeModel, writeExternalData } from '../src/serialize.js';
 
 function linearGraph(): Graph {
   const g = new Graph('lin');
@@ -154,6 +154,18 @@ describe('serialize', () => {
     const b = await inline.run({ x });
     expect(Array.from(a.y!.data as Float32Array)).toEqual(Array.from(b.y!.data as Float32Array));
     expect(a.y!.dims).toEqual([2, 3]);
+  });
+
+  it('model bytes with external data load in ORT given the folder of the side file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vlr-ext-'));
+    const g = linearGraph();
+    const s = serializeModel(g, { externalData: { path: 'side.bin', thresholdBytes: 16 } });
+    writeExternalData(s.externalData!, join(dir, 'side.bin'));
+    const x = tensorData('float32', [1, 4], new Float32Array([1, 2, 3, 4]));
+    const a = await (await createSession(s.model, { externalDataDir: dir })).run({ x });
+    const b = await (await createSession(g)).run({ x });
+    expect(Array.from(a.y!.data as Float32Array)).toEqual(Array.from(b.y!.data as Float32Array));
+    await expect(createSession(s.model)).rejects.toThrow(/ORT could not load model bytes on 'cpu'/);
   });
 
   it('rejects attributes it cannot encode, naming node and attribute', () => {

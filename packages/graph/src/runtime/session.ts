@@ -58,6 +58,8 @@ export declare namespace Session {
     readonly inlineLimitBytes?: number;
     /** Folder for that temporary file (default: the OS temp dir; it is deleted once ORT has loaded it). */
     readonly tempDir?: string;
+    /** For model bytes whose initializers live in side files: the folder their `location`s are relative to. */
+    readonly externalDataDir?: string;
   }
 }
 
@@ -244,7 +246,7 @@ type Source =
   | { kind: 'bytes'; bytes: Uint8Array; external?: { path: string; data: Uint8Array }[]; folder?: string }
   | { kind: 'path'; path: string };
 
-function prepare(model: Graph | Uint8Array | string, inlineLimit: number, tempDir?: string): { src: Source; io: ReturnType<typeof modelIO>; cleanup: () => void } {
+function prepare(model: Graph | Uint8Array | string, inlineLimit: number, tempDir?: string, externalDataDir?: string): { src: Source; io: ReturnType<typeof modelIO>; cleanup: () => void } {
   if (model instanceof Graph) {
     let total = 0;
     for (const { value } of model.initializers.values()) total += byteLength(value);
@@ -271,7 +273,7 @@ function prepare(model: Graph | Uint8Array | string, inlineLimit: number, tempDi
     const proto = decodeModel(model);
     const io = modelIO(proto);
     const bytes = rewriteBf16Boundary(proto) ? encodeModel(proto) : model;
-    return { src: { kind: 'bytes', bytes }, io, cleanup: () => {} };
+    return { src: { kind: 'bytes', bytes, ...(externalDataDir ? { folder: externalDataDir } : {}) }, io, cleanup: () => {} };
   }
   let proto: ModelProto;
   try {
@@ -293,7 +295,7 @@ export async function createSession(model: Graph | Uint8Array | string, options:
   const provider = options.provider ?? 'cpu';
   assertProviderListed(provider);
   const ortOptions = ortSessionOptions(options);
-  const { src, io, cleanup } = prepare(model, options.inlineLimitBytes ?? 2 ** 30, options.tempDir);
+  const { src, io, cleanup } = prepare(model, options.inlineLimitBytes ?? 2 ** 30, options.tempDir, options.externalDataDir);
   try {
     let session: OrtSession;
     try {
