@@ -181,10 +181,10 @@ export class AlohaRewardDataset {
     return (await this.getMany([i]))[0]!;
   }
 
-  /** Several samples; their frames are decoded together (runs per video file). */
-  async getMany(samples: readonly number[]): Promise<RewardSample[]> {
+  /** Several samples; their frames are decoded together (runs per video file). `spanBytes`: see LeRobotDataset.getItems. */
+  async getMany(samples: readonly number[], opts: { spanBytes?: number } = {}): Promise<RewardSample[]> {
     for (const i of samples) if (!(i >= 0 && i < this.indices.length)) throw new RangeError(`sample ${i} is out of range (length ${this.indices.length})`);
-    const items = await this.base.getItems(samples.map((i) => this.indices[i]!), { cameras: this.cameras });
+    const items = await this.base.getItems(samples.map((i) => this.indices[i]!), { cameras: this.cameras, ...opts });
     return items.map((it, j) => ({
       images: this.cameras.map((c) => it.images[c]!),
       text: `Task: ${it.task}`,

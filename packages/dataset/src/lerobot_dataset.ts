@@ -231,9 +231,10 @@ export class LeRobotDataset {
 
   /**
    * Several items at once: video requests are grouped by file so each file is decoded by
-   * as few ffmpeg runs as possible. `cameras` limits which camera keys are decoded.
+   * as few ffmpeg runs as possible. `cameras` limits which camera keys are decoded;
+   * `spanBytes` lets whole episodes up to that size (and half the cache) be decoded at once.
    */
-  async getItems(indices: readonly number[], opts: { cameras?: readonly string[] } = {}): Promise<LeRobotItem[]> {
+  async getItems(indices: readonly number[], opts: { cameras?: readonly string[]; spanBytes?: number } = {}): Promise<LeRobotItem[]> {
     const cams = opts.cameras ?? this.cameraKeys;
     for (const c of cams) {
       if (!this.cameraKeys.includes(c)) {
@@ -333,7 +334,7 @@ export class LeRobotDataset {
           };
           // The episode's frame range in the file (span in seconds → frames); errors surface per request above.
           const span: [number, number] = [near(r.span[0]), near(r.span[1])];
-          const imgs = await this.decoder.decodeIndices(file, idx, { span });
+          const imgs = await this.decoder.decodeIndices(file, idx, { span, ...(opts.spanBytes !== undefined ? { spanBytes: opts.spanBytes } : {}) });
           imgs.forEach((img, j) => r.put[j]!(img));
         })(),
       );

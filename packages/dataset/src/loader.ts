@@ -10,6 +10,13 @@ export interface RewardLoaderOptions {
   readonly dropLast?: boolean;
   /** Batches decoded ahead of the consumer (default 4). */
   readonly prefetch?: number;
+  /**
+   * With `shuffle`: shuffle episodes, take them `blockEpisodes` at a time and shuffle frames
+   * only within each block. Batches then draw from a few episodes whose frames decode in long
+   * runs and stay cached — for full-size videos whose episodes do not fit the cache whole.
+   * Default: a full shuffle (every frame of the epoch in random order).
+   */
+  readonly blockEpisodes?: number;
 }
 
 /**
@@ -41,7 +48,24 @@ export class RewardDataLoader implements AsyncIterable<RewardSample[]> {
   /** Sample order of one epoch. */
   order(epoch = this.epoch): number[] {
     const ids = Array.from({ length: this.dataset.length }, (_, i) => i);
-    return this.opts.shuffle ? seededShuffle(ids, (this.opts.seed ?? 0) * 1_000_003 + epoch) : ids;
+    if (!this.opts.shuffle) return ids;
+    const seed = (this.opts.seed ?? 0) * 1_000_003 + epoch;
+    const k = this.opts.blockEpisodes;
+    if (!k) return seededShuffle(ids, seed);
+    const byEpisode = new Map<number, number[]>();
+    for (const i of ids) {
+      const ep = this.dataset.base.episodeAt(this.dataset.indices[i]!).meta.episodeIndex;
+      let l = byEpisode.get(ep);
+      if (!l) byEpisode.set(ep, (l = []));
+      l.push(i);
+    }
+    const eps = seededShuffle([...byEpisode.keys()].sort((a, b) => a - b), seed);
+    const out: number[] = [];
+    for (let b = 0; b < eps.length; b += k) {
+      const block = eps.slice(b, b + k).flatMap((e) => byEpisode.get(e)!);
+      out.push(...seededShuffle(block, seed + b + 1));
+    }
+    return out;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<RewardSample[]> {
@@ -60,7 +84,8 @@ export class RewardDataLoader implements AsyncIterable<RewardSample[]> {
     let next = 0;
     const fill = (): void => {
       while (inflight.length < ahead && next < batches.length) {
-        const p = this.dataset.getMany(batches[next++]!);
+        // In episode blocks every frame of the block is read soon: let whole episodes decode at once.
+        const p = this.dataset.getMany(batches[next++]!, this.opts.blockEpisodes && this.opts.shuffle ? { spanBytes: Infinity } : {});
         p.catch(() => {}); // awaited in order below; a consumer that stops early must not see it as unhandled
         inflight.push(p);
       }

@@ -193,6 +193,10 @@ describe('AlohaRewardDataset options', () => {
     expect(e1).not.toEqual(e0);
     const again = new RewardDataLoader(ds, { batchSize: 3, shuffle: true, seed: 4 });
     expect(again.order(0).map((i) => ds.indices[i])).toEqual(e0);
+    // Episode blocks: each run of 16 samples (2 episodes × 8) comes from two episodes only.
+    const blocked = new RewardDataLoader(ds, { batchSize: 4, shuffle: true, seed: 4, blockEpisodes: 2 }).order(0);
+    expect([...blocked].sort((a, b) => a - b)).toEqual([...Array(32).keys()]);
+    for (let b = 0; b < 32; b += 16) expect(new Set(blocked.slice(b, b + 16).map((i) => Math.floor(i / 8))).size).toBe(2);
     const dropped = new RewardDataLoader(ds, { batchSize: 5, dropLast: true });
     expect(dropped.length).toBe(6);
   });

@@ -44,6 +44,8 @@ export interface VideoDecoderOptions extends FfmpegPaths {
 /** What the caller knows about the request: the frame range it belongs to (an episode in a v3.0 file). */
 export interface DecodeHint {
   readonly span?: readonly [number, number];
+  /** Override of `spanBytes` for this request (a caller that knows the whole span will be read soon). */
+  readonly spanBytes?: number;
 }
 
 /** LeRobot's default `tolerance_s` (lerobot/datasets/lerobot_dataset.py, LeRobotDataset.__init__). */
@@ -166,7 +168,8 @@ export class VideoDecoder {
     if (missing.length > 0 && hint.span) {
       const [lo, hi] = hint.span;
       const bytes = (hi - lo + 1) * this.outSize(probe).bytes;
-      if (bytes <= this.spanBytes && bytes <= this.cache.maxBytes / 4 && missing[0]! >= lo && missing[missing.length - 1]! <= hi) {
+      const budget = hint.spanBytes !== undefined ? Math.min(hint.spanBytes, this.cache.maxBytes / 2) : Math.min(this.spanBytes, this.cache.maxBytes / 4);
+      if (bytes <= budget && missing[0]! >= lo && missing[missing.length - 1]! <= hi) {
         const have = new Set(missing);
         for (let f = lo; f <= hi; f++) {
           const key = FrameCache.key(file, f);
