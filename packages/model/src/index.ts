@@ -109,7 +109,7 @@ export type { AutocastResult } from './artifacts/index.js';
 export { buildDecoderGraph, buildVisionGraph, GEN_DIMS, GEN_NAMES } from './generate/graphs.js';
 export { checkLoraAdapter, loraAdapterFromPeft, loraAdapterTensors, mergeLoraAdapter } from './generate/lora.js';
 export type { LoraAdapter, LoraAdapterModule } from './generate/lora.js';
-export { argmax, checkSamplingOptions, Sampler, SamplingError } from './generate/sampling.js';
+export { argmax, checkSamplingOptions, Sampler, SamplingError, topIndices } from './generate/sampling.js';
 export type { SamplingOptions } from './generate/sampling.js';
 export { GenerateError, Qwen3VLGenerator } from './generate/generator.js';
 export type { GenerateRequest, GenerateResult, GenerationImage, GeneratorOptions } from './generate/generator.js';

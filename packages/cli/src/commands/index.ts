@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { demo } from './demo.js';
 import { predict } from './predict.js';
+import { chatCommand } from './chat.js';
 import { evalCommand } from './eval.js';
 import { train } from './train.js';
 import { doctor } from './doctor.js';
@@ -20,5 +21,6 @@ export const COMMANDS: readonly Command[] = [
   train,
   evalCommand,
   predict,
+  chatCommand,
   demo,
 ];

@@ -66,18 +66,29 @@ export class Sampler {
     const temp = this.opts.temperature!;
     // Candidates sorted by logit, descending; top-k cuts the list, top-p cuts it further.
     const k = this.opts.topK && this.opts.topK > 0 ? Math.min(this.opts.topK, logits.length) : logits.length;
-    const idx = topIndices(logits, k);
-    const max = logits[idx[0]!]!;
+    const p = this.opts.topP ?? 1;
+    let idx: Uint32Array;
+    // Denominator of the top-p cumulative: the mass of every token top-k left (all of them without top-k).
+    let mass = 0;
+    const max = logits[argmax(logits)]!;
+    if (k === logits.length && p < 1) {
+      // Nucleus only: the 1024 best usually hold it; fall back to a full sort when they do not.
+      for (let i = 0; i < logits.length; i++) mass += Math.exp((logits[i]! - max) / temp);
+      idx = topIndices(logits, Math.min(1024, logits.length));
+      let top = 0;
+      for (const i of idx) top += Math.exp((logits[i]! - max) / temp);
+      if (top / mass < p) idx = topIndices(logits, logits.length);
+    } else idx = topIndices(logits, k);
     const probs = new Float64Array(idx.length);
     let sum = 0;
     for (let i = 0; i < idx.length; i++) sum += probs[i] = Math.exp((logits[idx[i]!]! - max) / temp);
+    if (mass === 0) mass = sum;
     let n = idx.length;
-    const p = this.opts.topP ?? 1;
     if (p < 1) {
       // HF TopPLogitsWarper keeps tokens until the cumulative probability reaches top_p (at least one).
       let cum = 0;
       for (let i = 0; i < idx.length; i++) {
-        cum += probs[i]! / sum;
+        cum += probs[i]! / mass;
         if (cum >= p) {
           n = i + 1;
           break;
@@ -95,19 +106,39 @@ export class Sampler {
   }
 }
 
-/** Indices of the k largest values, descending (ties: lower index first). */
-function topIndices(x: Float32Array, k: number): Uint32Array {
-  if (k < x.length / 8) {
-    // Threshold from a partial pass, then sort only the survivors.
-    const sample = Float32Array.from(x).sort();
-    const thr = sample[x.length - k]!;
-    const keep: number[] = [];
-    for (let i = 0; i < x.length; i++) if (x[i]! >= thr) keep.push(i);
-    keep.sort((a, b) => x[b]! - x[a]! || a - b);
-    return Uint32Array.from(keep.slice(0, k));
+/** Indices of the k largest values, descending (ties: lower index first). A size-k min-heap for small k, a full sort otherwise. */
+export function topIndices(x: Float32Array, k: number): Uint32Array {
+  const n = x.length;
+  if (k >= n / 16) {
+    const all = new Uint32Array(n);
+    for (let i = 0; i < n; i++) all[i] = i;
+    all.sort((a, b) => x[b]! - x[a]! || a - b);
+    return k < n ? all.slice(0, k) : all;
   }
-  const all = new Uint32Array(x.length);
-  for (let i = 0; i < all.length; i++) all[i] = i;
-  all.sort((a, b) => x[b]! - x[a]! || a - b);
-  return k < all.length ? all.slice(0, k) : all;
+  // heap[0] is the worst kept element: smallest value, then largest index.
+  const heap = new Uint32Array(k);
+  const worse = (a: number, b: number): boolean => x[a]! < x[b]! || (x[a]! === x[b]! && a > b);
+  const down = (i: number, size: number): void => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < size && worse(heap[l]!, heap[m]!)) m = l;
+      if (r < size && worse(heap[r]!, heap[m]!)) m = r;
+      if (m === i) return;
+      const t = heap[i]!;
+      heap[i] = heap[m]!;
+      heap[m] = t;
+      i = m;
+    }
+  };
+  for (let i = 0; i < k; i++) heap[i] = i;
+  for (let i = (k >> 1) - 1; i >= 0; i--) down(i, k);
+  for (let i = k; i < n; i++) {
+    if (x[i]! > x[heap[0]!]!) {
+      heap[0] = i;
+      down(0, k);
+    }
+  }
+  return Uint32Array.from(heap).sort((a, b) => x[b]! - x[a]! || a - b);
 }
