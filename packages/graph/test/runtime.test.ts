@@ -1,10 +1,21 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { add, Graph, matmul, ONNX_DTYPE, tensorData, type DType, type TensorData } from '@vlreward/graph';
 import { bf16ToFloat32, createSession, float32ToBf16, listProviders, ProviderUnavailableError } from '@vlreward/graph/runtime';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveModel, serialize } from '../src/serialize.js';
+
+// Temporary folders made by these tests, removed when the file is done.
+const dirs: string[] = [];
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function linearGraph(): Graph {
   const g = new Graph('lin');
@@ -124,7 +135,7 @@ describe('runtime session', () => {
     const [prod] = g.node('Mul', [f(x), f(w)], {}, [{ dtype: 'float32', shape: [4] }]);
     const [y] = g.node('Cast', [prod!], { to: ONNX_DTYPE.bfloat16 }, [{ dtype: 'bfloat16', shape: [4] }]);
     g.output(y!, 'y');
-    const dir = mkdtempSync(join(tmpdir(), 'vlr-bf16-'));
+    const dir = tempDir('vlr-bf16-');
     const saved = saveModel(g, dir, 'm.onnx', { externalData: { path: 'm.bin', thresholdBytes: 1 } });
     expect(saved.dataBytes).toBe(8);
     const s = await createSession(saved.modelPath);
@@ -136,7 +147,7 @@ describe('runtime session', () => {
   });
 
   it('writes an ORT profile when asked', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vlr-prof-'));
+    const dir = tempDir('vlr-prof-');
     const s = await createSession(linearGraph(), { enableProfiling: true, profileFilePrefix: join(dir, 'prof'), logSeverity: 'fatal' });
     await s.run({ x: tensorData('float32', [1, 2], new Float32Array([1, 1])) });
     s.endProfiling();

@@ -1,10 +1,21 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { add, Graph, matmul, tensorData, type DType, type TensorData } from '@vlreward/graph';
 import { createSession } from '@vlreward/graph/runtime';
 import { decodeModel, externalDataBytes, IR_VERSION, onnx, saveModel, serialize, serializeModel, writeExternalData } from '../src/serialize.js';
+
+// Temporary folders made by these tests, removed when the file is done.
+const dirs: string[] = [];
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function linearGraph(): Graph {
   const g = new Graph('lin');
@@ -141,7 +152,7 @@ describe('serialize', () => {
   });
 
   it('saveModel writes model + data file that ORT loads with the same result as inline', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vlr-ser-'));
+    const dir = tempDir('vlr-ser-');
     const g = linearGraph();
     const saved = saveModel(g, dir, 'model.onnx', { externalData: { path: 'weights.bin', thresholdBytes: 16 } });
     expect(saved.dataPath).toBe(join(dir, 'weights.bin'));
@@ -157,7 +168,7 @@ describe('serialize', () => {
   });
 
   it('model bytes with external data load in ORT given the folder of the side file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vlr-ext-'));
+    const dir = tempDir('vlr-ext-');
     const g = linearGraph();
     const s = serializeModel(g, { externalData: { path: 'side.bin', thresholdBytes: 16 } });
     writeExternalData(s.externalData!, join(dir, 'side.bin'));
