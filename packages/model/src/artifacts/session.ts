@@ -49,6 +49,7 @@ export class TrainingSession {
   /** Live training state: param names, adam.m/*, adam.v/*, amp.* → ort.Tensor. */
   private readonly state = new Map<string, OrtTensor>();
   private acc: Map<string, OrtTensor> | null = null;
+  private zeros: Map<string, OrtTensor> | null = null;
   /** Frozen weights fed as inputs (frozenAs 'input'), shared by all sessions. */
   private readonly frozen = new Map<string, OrtTensor>();
   private micro = 0;
@@ -104,10 +105,7 @@ export class TrainingSession {
   /** Forward + backward of one micro-batch, adding its gradients into the accumulators. */
   async accumulate(batch: Readonly<Record<string, TensorData>>): Promise<{ loss: number; logits: TensorData }> {
     const sess = await this.session('gradient');
-    if (!this.acc) {
-      this.acc = new Map();
-      for (const p of this.manifest.params) if (p.trainable) this.acc.set(p.name, toOrtTensor(zeros('float32', p.shape)));
-    }
+    if (!this.acc) this.acc = new Map(this.zeroGrads());
     const feeds: Feeds = { ...batch };
     for (const name of this.trainable) {
       feeds[name] = this.state.get(name)!;
@@ -129,10 +127,10 @@ export class TrainingSession {
   async computeGradients(batch: Readonly<Record<string, TensorData>>): Promise<{ loss: number; logits: TensorData; grads: Record<string, TensorData> }> {
     const sess = await this.session('gradient');
     const feeds: Feeds = { ...batch };
-    for (const p of this.manifest.params) {
-      if (!p.trainable) continue;
-      feeds[p.name] = this.state.get(p.name)!;
-      feeds[IO.acc(p.name)] = toOrtTensor(zeros('float32', p.shape));
+    const zero = this.zeroGrads();
+    for (const name of this.trainable) {
+      feeds[name] = this.state.get(name)!;
+      feeds[IO.acc(name)] = zero.get(name)!;
     }
     if (this.manifest.lossScaling) feeds[IO.lossScale] = scalarOrt(1);
     this.addDropout(feeds, batch, 'gradient', 0);
@@ -231,6 +229,19 @@ export class TrainingSession {
     for (const p of this.sessions.values()) await (await p).dispose();
     this.sessions.clear();
     this.frozen.clear();
+    this.zeros = null;
+  }
+
+  /**
+   * Zero gradient accumulators, allocated once: ORT never writes into its
+   * inputs, so the same tensors start every accumulation.
+   */
+  private zeroGrads(): ReadonlyMap<string, OrtTensor> {
+    if (!this.zeros) {
+      this.zeros = new Map();
+      for (const p of this.manifest.params) if (p.trainable) this.zeros.set(p.name, toOrtTensor(zeros('float32', p.shape)));
+    }
+    return this.zeros;
   }
 
   /** frozenAs 'input': one ort.Tensor per frozen weight, fed to every session (no copies on the CPU provider). */
