@@ -84,8 +84,9 @@ export class RewardDataLoader implements AsyncIterable<RewardSample[]> {
     let next = 0;
     const fill = (): void => {
       while (inflight.length < ahead && next < batches.length) {
-        // In episode blocks every frame of the block is read soon: let whole episodes decode at once.
-        const p = this.dataset.getMany(batches[next++]!, this.opts.blockEpisodes && this.opts.shuffle ? { spanBytes: Infinity } : {});
+        // In order, or in episode blocks, every frame of an episode is read soon: let whole
+        // episodes decode at once (up to half the frame cache).
+        const p = this.dataset.getMany(batches[next++]!, !this.opts.shuffle || this.opts.blockEpisodes ? { spanBytes: Infinity } : {});
         p.catch(() => {}); // awaited in order below; a consumer that stops early must not see it as unhandled
         inflight.push(p);
       }
