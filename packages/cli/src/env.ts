@@ -50,15 +50,18 @@ function positiveInt(name: string, raw: string): number {
 
 /**
  * Reads the seed's variables from `env`. Empty strings count as unset (a shell's
- * `LR= vlreward` should not fail). `cwd` resolves a relative CKPT_DIR.
+ * `LR= vlreward` should not fail). `cwd` resolves a relative CKPT_DIR; `mode: true`
+ * also reads and checks MODE.
  */
-export function readSeedEnv(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): SeedEnv {
+export function readSeedEnv(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd(), opts: { mode?: boolean } = {}): SeedEnv {
   const get = (k: string) => {
     const v = env[k];
     return v === undefined || v.trim() === '' ? undefined : v;
   };
   const out: SeedEnv = {};
-  const mode = get('MODE');
+  // MODE only matters where it routes (main); commands read the other variables
+  // (test runners such as vitest set MODE for their own purposes).
+  const mode = opts.mode === true ? get('MODE') : undefined;
   if (mode !== undefined) {
     const m = mode.trim().toLowerCase();
     if (!MODES.includes(m as SeedMode)) throw new UsageError(`MODE='${mode}': expected one of ${MODES.join(' | ')}`);

@@ -19,5 +19,21 @@ describe.skipIf(!process.env.VLREWARD_SLOW)('vlreward demo', () => {
     const acc = Number(/reloaded .*validation accuracy ([\d.]+)/.exec(lines.join('\n'))![1]);
     expect(acc).toBeGreaterThanOrEqual(0.7); // chance 0.333
     expect(existsSync(join(out, 'predictions'))).toBe(true);
+
+    // The commands a user runs next, on the demo's checkpoint.
+    const json: string[] = [];
+    const log2 = vi.spyOn(console, 'log').mockImplementation((s: string) => void json.push(String(s)));
+    try {
+      expect(await main(['eval', '--ckpt', join(out, 'checkpoints'), '--json'])).toBe(0);
+      expect(await main(['predict', '--ckpt', join(out, 'checkpoints'), '--out', join(out, 'curves'), '--json'])).toBe(0);
+    } finally {
+      log2.mockRestore();
+    }
+    const ev = JSON.parse(json[0]!);
+    expect(ev.split).toBe('val');
+    expect(ev.accuracy).toBeCloseTo(acc, 3);
+    const pr = JSON.parse(json[1]!);
+    expect(pr.episodes.length).toBeGreaterThan(0);
+    expect(existsSync(pr.episodes[0].files.png)).toBe(true);
   }, 600_000);
 });

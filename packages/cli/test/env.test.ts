@@ -6,6 +6,7 @@ describe('readSeedEnv', () => {
     const e = readSeedEnv(
       { MODE: 'train', QWEN3VL_MODEL: '/models/q', FINETUNE_MODE: 'full', NUM_CLASSES: '5', MAX_TRAIN_SAMPLES: '100', BATCH_SIZE: '4', LR: '3e-5', EPOCHS: '2', MAX_STEPS: '100', CKPT_DIR: 'ck/run1' },
       '/work/here',
+      { mode: true },
     );
     expect(e).toEqual({ mode: 'train', model: '/models/q', finetuneMode: 'full', numClasses: 5, maxTrainSamples: 100, batchSize: 4, lr: 3e-5, epochs: 2, maxSteps: 100, ckptDir: '/work/here/ck/run1' });
   });
@@ -24,7 +25,8 @@ describe('readSeedEnv', () => {
     expect(() => readSeedEnv({ LR: 'fast' })).toThrow(/LR='fast': expected a positive number/);
     expect(() => readSeedEnv({ LR: '-1' })).toThrow(/LR='-1'/);
     expect(() => readSeedEnv({ FINETUNE_MODE: 'ful' })).toThrow(/FINETUNE_MODE='ful': expected lora or full/);
-    expect(() => readSeedEnv({ MODE: 'serve' })).toThrow(/MODE='serve': expected one of train/);
+    expect(() => readSeedEnv({ MODE: 'serve' }, '/', { mode: true })).toThrow(/MODE='serve': expected one of train/);
+    expect(readSeedEnv({ MODE: 'test' })).toEqual({}); // MODE is only read where it routes
     expect(() => readSeedEnv({ NUM_CLASSES: '1' })).toThrow(/NUM_CLASSES='1'/);
   });
 });

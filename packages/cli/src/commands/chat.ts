@@ -92,7 +92,7 @@ export class ChatSession {
   constructor(
     readonly processor: Qwen3VLProcessor,
     readonly generator: Qwen3VLGenerator,
-    readonly defaults: { maxNewTokens?: number; sampling?: SamplingOptions; system?: string } = {},
+    readonly defaults: { maxNewTokens?: number; sampling?: SamplingOptions; system?: string; ignoreEos?: boolean } = {},
   ) {}
 
   /** Attach an image (file path) to the next user message. */
@@ -152,10 +152,11 @@ export class ChatSession {
     const tok = this.processor.tokenizer;
     const out: number[] = [];
     let printed = '';
-    const stops = new Set(this.generator.stopTokens);
+    const stops = new Set(this.defaults.ignoreEos ? [] : this.generator.stopTokens);
     const r = await this.generator.generate({
       inputIds: ids,
       images,
+      stopTokens: [...stops],
       maxNewTokens: o.maxNewTokens ?? this.defaults.maxNewTokens ?? 256,
       sampling: o.sampling ?? this.defaults.sampling ?? {},
       onToken: (t) => {
@@ -205,6 +206,8 @@ With --prompt: one reply to that message (and the --image files), then exit.
   --seed N              sampling seed (default 0)
   --max-context N       longest prompt + reply (default the config's max_position_embeddings)
   --threads N           ONNX Runtime intra-op threads
+  --ignore-eos          do not stop at <|im_end|> / eos (benchmarks)
+  --json                one-shot: print {text, tokens, stopReason, timings} as JSON instead of streaming
   --stats               print prefill / decode speed to stderr after each reply`;
 
 export const chatCommand: Command = {
@@ -229,6 +232,8 @@ export const chatCommand: Command = {
       'max-context': { type: 'string' },
       threads: { type: 'string' },
       stats: { type: 'boolean' },
+      json: { type: 'boolean' },
+      'ignore-eos': { type: 'boolean' },
     });
     const lora = v.lora ?? 'merge';
     if (lora !== 'merge' && lora !== 'apply') throw new UsageError(`--lora '${lora}': expected merge or apply`);
@@ -256,7 +261,7 @@ export const chatCommand: Command = {
       ...(maxContext !== undefined ? { maxContext } : {}),
       ...(threads !== undefined ? { threads } : {}),
     });
-    const session = new ChatSession(processor, generator, { maxNewTokens, sampling, ...(v.system ? { system: v.system } : {}) });
+    const session = new ChatSession(processor, generator, { maxNewTokens, sampling, ignoreEos: v['ignore-eos'] ?? false, ...(v.system ? { system: v.system } : {}) });
     const stats = (r: GenerateResult) => {
       if (!v.stats) return;
       const perTok = r.decodeSteps ? (r.decodeMs / r.decodeSteps).toFixed(1) : '-';
@@ -267,6 +272,12 @@ export const chatCommand: Command = {
     try {
       for (const p of v.image ?? []) await session.addImage(p);
       if (v.prompt !== undefined) {
+        if (v.json) {
+          const r = await session.send(v.prompt);
+          const { firstLogits: _f, stepLogits: _s, ...rest } = r;
+          console.log(JSON.stringify(rest));
+          return 0;
+        }
         const r = await session.send(v.prompt, (s) => process.stdout.write(s));
         process.stdout.write('\n');
         stats(r);

@@ -34,7 +34,7 @@ ${ENV_HELP}`,
       json: { type: 'boolean' },
       out: { type: 'string' },
     });
-    const env = readSeedEnv();
+    const env = readSeedEnv(process.env, process.cwd(), { mode: false });
     const ckpt = v.ckpt ?? env.ckptDir ?? resolve('checkpoints/qwen3_reward');
     const m = await loadRewardModel(ckpt, { ...(v.model ?? env.model ? { model: (v.model ?? env.model)! } : {}), ...(v.device ? { device: v.device } : {}) });
     try {

@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { demo } from './demo.js';
 import { predict } from './predict.js';
 import { chatCommand } from './chat.js';
+import { mergeCommand } from './merge.js';
 import { evalCommand } from './eval.js';
 import { train } from './train.js';
 import { doctor } from './doctor.js';
@@ -22,5 +23,6 @@ export const COMMANDS: readonly Command[] = [
   evalCommand,
   predict,
   chatCommand,
+  mergeCommand,
   demo,
 ];

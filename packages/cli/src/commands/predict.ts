@@ -40,7 +40,7 @@ ${ENV_HELP}`,
       device: { type: 'string' },
       json: { type: 'boolean' },
     });
-    const env = readSeedEnv();
+    const env = readSeedEnv(process.env, process.cwd(), { mode: false });
     const ckpt = v.ckpt ?? env.ckptDir ?? resolve('checkpoints/qwen3_reward');
     if (v.image && !v.text) throw new UsageError('--image needs --text "Task: ..." (the task description the model was trained with)');
     const m = await loadRewardModel(ckpt, { ...(v.model ?? env.model ? { model: (v.model ?? env.model)! } : {}), ...(v.device ? { device: v.device } : {}) });

@@ -88,7 +88,7 @@ const METRICS: readonly MetricName[] = ['accuracy', 'macroF1', 'loss'];
 
 /** Flags + seed env → a partial TrainConfig (flags win). */
 export function trainConfigFrom(v: TrainValues, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Partial<TrainConfig> {
-  const e = readSeedEnv(env, cwd);
+  const e = readSeedEnv(env, cwd, { mode: false });
   const int = (name: string, raw: string | undefined, min = 1) => numberFlag(name, raw, { integer: true, min });
   const c: Partial<TrainConfig> = {};
   const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined) => {
@@ -192,7 +192,7 @@ ${ENV_HELP}`,
   async run(argv) {
     const { values: v } = parseFlags(argv, TRAIN_FLAGS);
     const config = trainConfigFrom(v);
-    const env = readSeedEnv();
+    const env = readSeedEnv(process.env, process.cwd(), { mode: false });
     let root = v.root ?? process.env.LEROBOT_ROOT;
     let model = v.model ?? env.model;
     let processor = v.processor;
