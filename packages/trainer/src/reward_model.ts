@@ -82,6 +82,10 @@ export class RewardModelSession implements TrainerSession<Qwen3VLBatch> {
 
   static async create(o: RewardModelOptions): Promise<RewardModelSession> {
     const cfg = parseQwen3VLConfig(o.config);
+    const dev = parseDevice(o.device ?? 'cpu');
+    // Checked here because ORT's own message ("no implementation for Gemm(13)") does not say what to change.
+    if (o.precision === 'bf16' && dev.provider === 'cpu')
+      throw new Error("precision 'bf16' needs a GPU provider: ONNX Runtime's CPU provider has no bf16 Gemm/MatMul kernels. Use --precision fp32 on cpu (the default), or --device cuda / webgpu for mixed precision");
     const lora = o.mode === 'lora' ? makeLoraConfig(o.lora ?? {}) : null;
     const specs = rewardParamSpecs(cfg, o, lora);
     const weights = o.classWeights ?? null;
@@ -104,7 +108,6 @@ export class RewardModelSession implements TrainerSession<Qwen3VLBatch> {
       specs,
       { name: 'qwen3_vl_reward', precision: o.precision ?? 'fp32', optimizer: o.optimizer ?? {}, ...(o.graphs ? { graphs: o.graphs } : {}) },
     );
-    const dev = parseDevice(o.device ?? 'cpu');
     const runner = await TrainingSession.create(artifacts, {
       ...dev,
       seed: o.seed ?? 0,

@@ -105,4 +105,11 @@ describe.skipIf(!existsSync(PROCESSOR))('end to end on the tiny Qwen3-VL', () =>
       await session.dispose();
     }
   }, 60_000);
+
+  it('bf16 on the CPU provider is refused with what to change', async () => {
+    const base = await loadBaseModel(model);
+    await expect(RewardModelSession.create({ config: base.configJson, weights: base.weights, mode: 'lora', numClasses: 3, precision: 'bf16' })).rejects.toThrow(
+      /precision 'bf16' needs a GPU provider.*--precision fp32/,
+    );
+  });
 });
