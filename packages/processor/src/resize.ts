@@ -156,7 +156,7 @@ export function resizeBicubic(img: RgbImage, outWidth: number, outHeight: number
         const k = kk[k0 + y]!;
         if (k === 0) continue;
         const base = (y + ymin) * stride;
-        for (let xc = 0; xc < stride; xc++) acc[xc] += cur[base + xc]! * k;
+        for (let xc = 0; xc < stride; xc++) acc[xc] = acc[xc]! + cur[base + xc]! * k;
       }
       const o = yy * stride;
       for (let xc = 0; xc < stride; xc++) out[o + xc] = clip8(acc[xc]!, one);
