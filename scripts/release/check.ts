@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { checkPackage as attwCheck, createPackageFromTarballData } from '@arethetypeswrong/core';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { readTarball, type TarEntry } from './lib/tar.js';
@@ -21,13 +22,12 @@ import {
   publicPackages,
   readManifest,
   repoRoot,
-  run,
+  runAsync,
   SOURCE_CONDITION,
   stripSourceCondition,
   type PackageJson,
 } from './lib/workspace.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 
 /** Dependencies that only tests, builds or releases need; a published package must not pull them. */
 export const TEST_ONLY_DEPS: readonly (string | RegExp)[] = [
@@ -99,10 +99,19 @@ function staleOutputs(dir: string): string[] {
   return out;
 }
 
-function attwBin(): string {
-  const bin = join(HERE, 'node_modules', '.bin', 'attw');
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run pnpm install (scripts/release devDependencies)`);
-  return bin;
+/** attw's "esm-only" profile: the packages are ESM-only, so CommonJS-side resolutions are not expected to work. */
+const ATTW_IGNORED_RESOLUTIONS: readonly string[] = ['node10', 'node16-cjs'];
+
+/** @arethetypeswrong/core on the tarball, filtered as `attw --profile esm-only` filters (its exit-code rule). */
+async function typesProblems(tarball: Buffer): Promise<string[]> {
+  const analysis = await attwCheck(createPackageFromTarballData(new Uint8Array(tarball)));
+  if (!analysis.types) return ['@arethetypeswrong: the package ships no types'];
+  return analysis.problems
+    .filter((p) => !('resolutionKind' in p) || !ATTW_IGNORED_RESOLUTIONS.includes(p.resolutionKind))
+    .map((p) => {
+      const where = [('entrypoint' in p ? `entry "${p.entrypoint}"` : ''), ('resolutionKind' in p ? `resolution ${p.resolutionKind}` : '')].filter(Boolean).join(', ');
+      return `@arethetypeswrong ${p.kind}${where ? ` (${where})` : ''}: see https://github.com/arethetypeswrong/arethetypeswrong.github.io/blob/main/docs/problems/${p.kind}.md`;
+    });
 }
 
 export async function checkPackage(dir: string, o: CheckOptions = {}): Promise<PackageReport> {
@@ -141,7 +150,7 @@ export async function checkPackage(dir: string, o: CheckOptions = {}): Promise<P
   // Pack exactly as publish would.
   const outDir = o.outDir ?? mkdtempSync(join(tmpdir(), 'vlreward-pack-'));
   mkdirSync(outDir, { recursive: true });
-  const packed = run('pnpm', ['pack', '--pack-destination', outDir], { cwd: dir });
+  const packed = await runAsync('pnpm', ['pack', '--pack-destination', outDir], { cwd: dir });
   const tarball = join(outDir, tarballName(m));
   if (packed.status !== 0 || !existsSync(tarball)) {
     fail(`pnpm pack failed (exit ${packed.status}): ${(packed.stderr || packed.stdout).trim().slice(-2000)}`);
@@ -189,17 +198,19 @@ export async function checkPackage(dir: string, o: CheckOptions = {}): Promise<P
     else fail(text);
   }
   // @arethetypeswrong/cli: ESM-only packages, so CommonJS resolutions are not expected to work.
-  if (o.attw !== false) {
-    const a = run(attwBin(), [tarball, '--profile', 'esm-only', '--format', 'ascii', '--no-emoji', '--no-color']);
-    if (a.status !== 0) fail(`@arethetypeswrong/cli (profile esm-only) reports problems:\n${(a.stdout + a.stderr).trim()}`);
-  }
+  if (o.attw !== false) for (const p of await typesProblems(buf)) fail(p);
   const unpacked = entries.reduce((s, e) => s + e.size, 0);
   return { name: m.name, version: m.version, dir, tarball, packedBytes: statSync(tarball).size, unpackedBytes: unpacked, fileCount: entries.length, errors, notes };
 }
 
-export async function checkPackages(dirs: readonly string[], o: CheckOptions = {}): Promise<PackageReport[]> {
-  const out: PackageReport[] = [];
-  for (const d of dirs) out.push(await checkPackage(d, o));
+/** Checks packages a few at a time (packing is mostly waiting on pnpm); reports keep the input order. */
+export async function checkPackages(dirs: readonly string[], o: CheckOptions = {}, concurrency = 3): Promise<PackageReport[]> {
+  const out: PackageReport[] = new Array(dirs.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < dirs.length; i = next++) out[i] = await checkPackage(dirs[i]!, o);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, dirs.length) }, worker));
   return out;
 }
 

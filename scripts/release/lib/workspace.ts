@@ -1,7 +1,7 @@
 // The publishable packages of the workspace, in dependency order (a package comes after
 // every @vlreward package it depends on), plus small process helpers.
 
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnOptions, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +87,19 @@ export function run(cmd: string, args: readonly string[], o: SpawnSyncOptions = 
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...o });
   if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
   return { status: r.status ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+}
+
+/** Like run(), without blocking the event loop (tests, parallel packing). */
+export function runAsync(cmd: string, args: readonly string[], o: SpawnOptions = {}): Promise<RunResult> {
+  return new Promise((res, rej) => {
+    const child = spawn(cmd, [...args], { ...o, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (e) => rej(new Error(`${cmd} ${args.join(' ')}: ${e.message}`)));
+    child.on('close', (code) => res({ status: code ?? 1, stdout, stderr }));
+  });
 }
 
 /** `exports` without the workspace-only source condition: what a published package must carry. */

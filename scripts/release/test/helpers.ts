@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runAsync } from '../lib/workspace.js';
 
 export const RELEASE_DIR = fileURLToPath(new URL('..', import.meta.url));
 
@@ -12,7 +12,8 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 }
 
 /** Runs one of the release scripts the way a person would (node + tsx), capturing output. */
-export function runScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd = RELEASE_DIR) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(RELEASE_DIR, script), ...args], { cwd, env, encoding: 'utf8', maxBuffer: 64 << 20 });
-  return { status: r.status ?? 1, stdout: String(r.stdout), stderr: String(r.stderr), output: String(r.stdout) + String(r.stderr) };
+/** Async so a long run never blocks the test worker (vitest's RPC times out on a blocked loop). */
+export async function runScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd = RELEASE_DIR) {
+  const r = await runAsync(process.execPath, ['--import', 'tsx', join(RELEASE_DIR, script), ...args], { cwd, env });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr };
 }
