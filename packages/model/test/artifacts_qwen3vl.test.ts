@@ -22,6 +22,25 @@ describe('Qwen3-VL training artifacts vs the golden fixture', () => {
     expect(r.worstRelative).toBeLessThan(1e-4);
   });
 
+  it('activation checkpointing recomputes every text layer / vision block and keeps LoRA gradient parity', async () => {
+    const config = parseQwen3VLConfig(JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8')));
+    const weights = await loadQwen3VLWeights(FIXTURE, config);
+    const opts = { mode: 'lora' as const, numClasses: 3, weights, graphs: ['gradient'] as const };
+    const plain = buildTrainingArtifacts(config, opts).graphs.gradient!;
+    const ckpt = buildTrainingArtifacts(config, { ...opts, checkpointing: true }).graphs.gradient!;
+    // Recomputed forward nodes are re-emitted as recompute/<forward node name>.
+    const recomputed = (g: typeof plain, scope: string) => g.nodes.filter((n) => n.name.startsWith(`recompute/${scope}/`)).length;
+    expect(ckpt.nodes.length).toBeGreaterThan(plain.nodes.length);
+    for (const scope of ['language_model.layers.0', 'language_model.layers.2']) {
+      expect(recomputed(plain, scope)).toBe(0);
+      expect(recomputed(ckpt, scope)).toBeGreaterThan(10);
+    }
+    const r = await checkFixtureGradients(FIXTURE, { modes: ['lora'], checkpointing: true, threads: 2 });
+    expect(r.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(r.checks.length).toBe(21);
+    expect(r.worstRelative).toBeLessThan(1e-4);
+  });
+
   async function overfit(mode: FinetuneMode, steps: number, lr: number): Promise<{ losses: number[]; frozenSame: boolean }> {
     const config = parseQwen3VLConfig(JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8')));
     const weights = await loadQwen3VLWeights(FIXTURE, config);

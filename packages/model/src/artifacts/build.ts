@@ -147,6 +147,7 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
   const dropout: Partial<Record<GraphKind, DropoutSpec[]>> = {};
   /** Set when a float32-only builder was autocast to the compute dtype. */
   let autocast = false;
+  let regions = 0;
   let batchInputs: IOSpec[] = [];
   let evalInputs: IOSpec[] = [];
   let evalOutputs: string[] = [];
@@ -154,7 +155,8 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
   /** Run the builder into a fresh graph; returns the bound params and batch inputs. */
   const forward = (kind: GraphKind, training: boolean) => {
     const g = new Graph(`${name}.${kind}`);
-    const recompute = new Set<Node>();
+    /** Forward node → its recompute block (one block per ctx.checkpoint call). */
+    const recompute = new Map<Node, string>();
     const src = new BoundParams(g, params, loadFrozen, frozenAs);
     const masks: DropoutSpec[] = [];
     const ctx: ForwardContext = {
@@ -172,7 +174,8 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
         if (!checkpointing) return fn();
         const start = g.nodes.length;
         const out = g.scope(region, fn);
-        for (const n of g.nodes.slice(start)) recompute.add(n);
+        const block = `${region}#${regions++}`;
+        for (const n of g.nodes.slice(start)) recompute.set(n, block);
         return out;
       },
     };
@@ -192,7 +195,7 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
       g: ac.graph,
       out: { loss: ac.map(out.loss), logits: ac.map(out.logits), extra },
       batch,
-      recompute: new Set([...recompute].map((n) => ac.nodes.get(n)!).filter(Boolean)),
+      recompute: new Map([...recompute].flatMap(([n, b]) => (ac.nodes.has(n) ? [[ac.nodes.get(n)!, b] as const] : []))),
       trainableInput: (n: string) => {
         const t = src.trainableInput(n);
         return t ? ac.map(t) : undefined;
@@ -214,7 +217,7 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
   };
 
   /** Loss (times the loss scale when scaling) → float32 gradients of every trainable param, plus overflow flag. */
-  const backward = (g: Graph, out: ForwardOutputs, wrt: Tensor[], recompute: ReadonlySet<Node>) => {
+  const backward = (g: Graph, out: ForwardOutputs, wrt: Tensor[], recompute: ReadonlyMap<Node, string>) => {
     let scale: Tensor | undefined;
     let loss = out.loss;
     if (lossScaling) {
@@ -225,7 +228,8 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
     // re-emitted in the backward pass (autodiff's recompute).
     const prefixes = checkpointing ? (options.recomputePrefixes ?? []) : [];
     const marked = recompute.size > 0 || prefixes.length > 0;
-    let grads = grad(loss, wrt, marked ? { recompute: (n) => recompute.has(n) || prefixes.some((p) => n.name.startsWith(p)) } : {});
+    // Block ids: the ctx.checkpoint region, else (prefix match) the node's top scope, e.g. 'language_model.layers.3'.
+    let grads = grad(loss, wrt, marked ? { recompute: (n) => recompute.get(n) ?? prefixes.some((p) => n.name.startsWith(p)) } : {});
     let foundInf: Tensor | undefined;
     if (scale) ({ grads, foundInf } = unscaleGrads(grads, scale));
     return { grads, scale, foundInf };

@@ -32,6 +32,8 @@ export interface GradientCheckOptions {
   readonly threads?: number;
   /** Which passes to run (default both that the fixture has). */
   readonly modes?: readonly FinetuneMode[];
+  /** Build the gradient graphs with activation checkpointing (recomputed layers). */
+  readonly checkpointing?: boolean;
 }
 
 const EMBED = 'model.language_model.embed_tokens.weight';
@@ -97,6 +99,7 @@ export async function checkFixtureGradients(dir: string, opts: GradientCheckOpti
       vision,
       graphs: ['gradient'],
       name: `fixture.${mode}`,
+      ...(opts.checkpointing ? { checkpointing: true } : {}),
     });
     const session = await TrainingSession.create(art, { intraOpThreads: opts.threads ?? 1 });
     try {
