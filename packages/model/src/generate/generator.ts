@@ -122,7 +122,9 @@ export class Qwen3VLGenerator {
     }
     const graph = buildDecoderGraph(config, (g) => paramsFromMap(g, base), applied);
     const decoder = await createSession(graph, sessionOpts(opts));
-    return new Qwen3VLGenerator(config, base, decoder, opts);
+    // Only the vision weights stay referenced (the tower is built on the first image); the text weights now live in ORT.
+    const visual = new Map([...base].filter(([k]) => k.startsWith('model.visual.')));
+    return new Qwen3VLGenerator(config, visual, decoder, opts);
   }
 
   /** Forget the cached conversation (the next call prefills from scratch). */
