@@ -70,3 +70,5 @@ export {
   writeTinyModel,
 } from './pipeline.js';
 export type { BaseModel, DatasetOptions, ImageOptions, RewardModel, TrainRewardOptions, TrainRewardResult } from './pipeline.js';
+export { HostAdamWGradientSession } from './parallel/reward_worker.js';
+export type { RewardWorkerOptions } from './parallel/reward_worker.js';

@@ -132,6 +132,12 @@ export class RewardModelSession implements TrainerSession<Qwen3VLBatch> {
     return { gradNorm: r.gradNorm };
   }
 
+  /** d loss / d trainable params on one batch (no state change): for data-parallel workers. */
+  async gradients(batch: Qwen3VLBatch): Promise<{ loss: number; grads: Record<string, TensorData> }> {
+    const r = await this.runner.computeGradients(this.feeds(batch));
+    return { loss: r.loss, grads: r.grads };
+  }
+
   async evaluate(batch: Qwen3VLBatch) {
     const r = await this.runner.evaluate(this.feeds(batch));
     return { loss: Number((r.loss.data as Float32Array)[0]), logits: r.logits.data as Float32Array };
