@@ -75,6 +75,16 @@ describe.skipIf(!hasFixture)('KV-cache generation vs the fixture', () => {
       let d = 0;
       for (let i = 0; i < fresh.firstLogits.length; i++) d = Math.max(d, Math.abs(fresh.firstLogits[i]! - cont.firstLogits[i]!));
       expect(d).toBeLessThan(1e-3);
+      // A prompt that diverges inside the cached tokens reuses the common prefix only (the cache is cut there).
+      const diverged = [...sample.inputIds, ...again.tokens.slice(0, 5), 872, 198];
+      const cut = await gen.generate({ inputIds: diverged, images: sample.images, maxNewTokens: 3, stopTokens: [] });
+      expect(cut.reusedTokens).toBe(sample.inputIds.length + 5);
+      gen.reset();
+      const cutFresh = await gen.generate({ inputIds: diverged, images: sample.images, maxNewTokens: 3, stopTokens: [] });
+      expect(cut.tokens).toEqual(cutFresh.tokens);
+      let d2 = 0;
+      for (let i = 0; i < cutFresh.firstLogits.length; i++) d2 = Math.max(d2, Math.abs(cutFresh.firstLogits[i]! - cut.firstLogits[i]!));
+      expect(d2).toBeLessThan(1e-3);
     } finally {
       await gen.dispose();
     }

@@ -170,7 +170,7 @@ export class ChatSession {
         printed = s;
       },
     });
-    const reply = tok.decode(out, { skipSpecialTokens: true });
+    const reply = out.length ? tok.decode(out, { skipSpecialTokens: true }) : '';
     if (onText && reply.length > printed.length) onText(reply.slice(printed.length));
     this.messages = [...messages, { role: 'assistant', content: reply }];
     this.images = images;

@@ -7,7 +7,7 @@
 // M-RoPE: new token k of a prompt of length L gets position L + k + rope_delta
 // on all three axes (HF: cache_position + rope_deltas), i.e. max position + 1.
 import { tensorData, type TensorData } from '@vlreward/graph';
-import { createSession, type InferenceSession, type OrtTensor, type Provider } from '@vlreward/graph/runtime';
+import { createSession, ort, type InferenceSession, type OrtTensor, type Provider } from '@vlreward/graph/runtime';
 import { paramsFromMap } from '../qwen3_vl/build.js';
 import type { Qwen3VLConfig } from '../qwen3_vl/config.js';
 import { getRopeIndex, InputError, MASK_MIN, prepareQwen3VLInputs, readGrids, type Grid } from '../qwen3_vl/host_inputs.js';
@@ -218,16 +218,25 @@ export class Qwen3VLGenerator {
     let maxPos = 0;
     for (const p of positionIds) maxPos = Math.max(maxPos, Number(p));
 
-    // Reuse the cache when this prompt extends what it holds (same tokens, same images).
+    // Reuse the cached k/v of the longest common token prefix (a chat's earlier turns), never cutting
+    // through an image's placeholder run, and only when the images before the cut are the same.
     let start = 0;
     let firstImage = 0;
+    let past: OrtTensor[] | null = null;
     const prev = this.cache;
-    if (prev && prev.ids.length < L && prev.ids.every((x, i) => ids[i] === x) && prev.images.length <= images.length && prev.images.every((im, i) => sameImage(im, images[i]!))) {
-      const cachedPads = prev.ids.filter((x) => x === c.imageTokenId).length;
-      const prevWant = prev.images.reduce((a, im) => a + (im.grid[0] * im.grid[1] * im.grid[2]) / c.vision.spatialMergeSize ** 2, 0);
-      if (cachedPads === prevWant && ids[prev.ids.length] !== c.imageTokenId) {
-        start = prev.ids.length;
-        firstImage = prev.images.length;
+    if (prev) {
+      let n = 0;
+      const lim = Math.min(prev.ids.length, L - 1);
+      while (n < lim && prev.ids[n] === ids[n]) n++;
+      while (n > 0 && ids[n] === c.imageTokenId) n--; // back out of a placeholder run
+      let runs = 0;
+      for (let i = 0; i < n; i++) if (ids[i] === c.imageTokenId && (i === 0 || ids[i - 1] !== c.imageTokenId)) runs++;
+      const sameImages = runs <= prev.images.length && prev.images.slice(0, runs).every((im, i) => images[i] !== undefined && sameImage(im, images[i]!));
+      if (n > 0 && sameImages) {
+        start = n;
+        firstImage = runs;
+        past = n === prev.ids.length ? prev.kv : await truncateKv(prev.kv, n);
+        if (past !== prev.kv) this.cache = { ...prev, ids: prev.ids.slice(0, n), kv: past };
       }
     }
     const chunk = ids.slice(start);
@@ -235,7 +244,7 @@ export class Qwen3VLGenerator {
     const pos = new BigInt64Array(3 * S);
     for (let a = 0; a < 3; a++) for (let s = 0; s < S; s++) pos[a * S + s] = positionIds[a * L + start + s]!;
     const vis = await this.visionFeeds(images.slice(firstImage));
-    const logits = await this.runChunk(chunk, pos, start ? prev!.kv : null, vis);
+    const logits = await this.runChunk(chunk, pos, past, vis);
     this.cache!.images = images;
     return { logits, reused: start, nextPos: maxPos + 1, ropeDelta };
   }
@@ -319,6 +328,19 @@ export class Qwen3VLGenerator {
   get cachedTokens(): number {
     return this.cache?.ids.length ?? 0;
   }
+}
+
+/** The first n positions of cached k/v [1, Hkv, T, D] (a host copy; once per turn at most). */
+async function truncateKv(kv: readonly OrtTensor[], n: number): Promise<OrtTensor[]> {
+  return Promise.all(
+    kv.map(async (t) => {
+      const [b, h, T, d] = t.dims as [number, number, number, number];
+      const src = (await t.getData()) as Float32Array;
+      const dst = new Float32Array(b * h * n * d);
+      for (let i = 0; i < b * h; i++) dst.set(src.subarray(i * T * d, i * T * d + n * d), i * n * d);
+      return new ort.Tensor('float32', dst, [b, h, n, d]);
+    }),
+  );
 }
 
 function sessionOpts(o: GeneratorOptions): { provider?: Provider; intraOpThreads?: number } {
