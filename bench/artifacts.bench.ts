@@ -30,6 +30,8 @@ interface Case {
   readonly reps: number;
   /** Frozen weights as runner-fed inputs instead of initializers (one shared copy, fast session creation). */
   readonly frozenAs?: 'initializer' | 'input';
+  /** Activation checkpointing (every text layer / vision block recomputed in the backward pass). */
+  readonly checkpointing?: boolean;
 }
 
 interface CaseResult {
@@ -98,7 +100,7 @@ async function runCase(c: Case): Promise<CaseResult> {
     const config = parseQwen3VLConfig(c.model === 'qwen3vl_tiny' ? tinyQwen3VLConfig() : c.model === 'qwen3vl_mid' ? midQwen3VLConfig() : { ...QWEN3_VL_2B_CONFIG, dtype: 'float32' });
     const weights = randomQwen3VLWeights(config, 1);
     const lora = makeLoraConfig({}); // the seed's r=16, alpha=32, dropout 0.05, 7 projections
-    build = () => buildTrainingArtifacts(config, { mode: c.mode, lora, numClasses: 3, weights, seed: 1, ...(c.frozenAs ? { frozenAs: c.frozenAs } : {}) });
+    build = () => buildTrainingArtifacts(config, { mode: c.mode, lora, numClasses: 3, weights, seed: 1, ...(c.frozenAs ? { frozenAs: c.frozenAs } : {}), ...(c.checkpointing ? { checkpointing: true } : {}) });
     const shape = c.model === 'qwen3vl_tiny' ? { batch: 2, images: 3, height: 64, width: 64, textTokens: 16 } : { batch: 1, images: 3, height: 224, width: 224, textTokens: 32 };
     const prep = prepareQwen3VLInputs(config, syntheticQwen3VLBatch(config, { ...shape, numClasses: 3 }), { labels: true, numClasses: 3 });
     batch = prep.feeds;
@@ -221,12 +223,13 @@ export async function run(): Promise<BenchResult[]> {
     { model: 'qwen3vl_tiny', mode: 'full', reps: 5 },
     { model: 'qwen3vl_mid', mode: 'lora', reps: 3 },
     { model: 'qwen3vl_mid', mode: 'lora', reps: 3, frozenAs: 'input' },
+    { model: 'qwen3vl_mid', mode: 'lora', reps: 3, checkpointing: true },
     { model: 'qwen3vl_mid', mode: 'full', reps: 2 },
   ];
   // The real 2B shape, LoRA, frozen weights as one shared fp32 copy (~8.6 GB): opt-in, ~12 GB peak.
   if (process.env.VLREWARD_BENCH_2B_TRAIN === '1') cases.push({ model: 'qwen3vl_2b', mode: 'lora', reps: 1, frozenAs: 'input' });
   for (const c of cases) {
-    const id = `${c.model}_${c.mode}${c.frozenAs === 'input' ? '_frozen_inputs' : ''}`;
+    const id = `${c.model}_${c.mode}${c.frozenAs === 'input' ? '_frozen_inputs' : ''}${c.checkpointing ? '_checkpointing' : ''}`;
     let r: CaseResult;
     try {
       r = child<CaseResult>(c);
