@@ -9,6 +9,22 @@ import { ort } from './ort.js';
 export type Provider = 'cpu' | 'cuda' | 'webgpu';
 export const PROVIDERS: readonly Provider[] = ['cpu', 'cuda', 'webgpu'];
 
+/** A parsed `--device` value: 'cpu', 'cuda', 'cuda:N' or 'webgpu'. */
+export interface DeviceSpec {
+  readonly provider: Provider;
+  /** GPU ordinal ('cuda:N'); absent means the provider's default (0). */
+  readonly deviceId?: number;
+}
+
+/** Parse `cpu | cuda | cuda:N | webgpu` (what every `--device` flag and `device` option takes). */
+export function parseDevice(device: string): DeviceSpec {
+  const m = /^(cpu|cuda|webgpu)(?::(\d+))?$/.exec(device.trim());
+  if (!m || (m[2] !== undefined && m[1] !== 'cuda')) {
+    throw new RangeError(`device '${device}': expected cpu, cuda, cuda:N (N = GPU ordinal) or webgpu`);
+  }
+  return { provider: m[1] as Provider, ...(m[2] !== undefined ? { deviceId: Number(m[2]) } : {}) };
+}
+
 export interface ProviderInfo {
   readonly name: Provider;
   /** Listed by the binding and its libraries present (CUDA still needs the CUDA/cuDNN runtime at session creation). */
@@ -22,12 +38,14 @@ export const INSTALL_HINT: Record<Provider, string> = {
   cpu: 'reinstall onnxruntime-node (its CPU binaries ship in the npm package)',
   cuda:
     'install the CUDA execution provider for onnxruntime-node (Linux x64 only): ' +
-    '`ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node` ' +
+    '`ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node` (or `cuda13` for CUDA 13) ' +
     '(in this repo: `ONNXRUNTIME_NODE_INSTALL=cuda12 pnpm rebuild onnxruntime-node`), ' +
-    'and put the CUDA 12 runtime, cuBLAS and cuDNN 9 libraries on LD_LIBRARY_PATH',
+    'and put the CUDA runtime, cuBLAS(Lt), cuRAND and cuDNN 9 libraries on LD_LIBRARY_PATH; ' +
+    'offline machines: the kit of ../shared/gpu/make-cuda-kit.sh (see docs/GPU.md)',
   webgpu:
     'the WebGPU provider ships with onnxruntime-node on Windows, macOS and Linux x64 but needs a GPU with a ' +
-    'Vulkan (Linux), Metal or D3D12 driver; check `vulkaninfo` / the GPU driver install',
+    'Vulkan (Linux), Metal or D3D12 driver; on Linux install the Vulkan loader (Debian `libvulkan1`) and the GPU ' +
+    "driver's Vulkan ICD (NVIDIA: nvidia_icd.json, VK_DRIVER_FILES), then check `vulkaninfo`",
 };
 
 /** Directory holding onnxruntime_binding.node and the provider shared libraries. */
@@ -81,4 +99,17 @@ export function looksLikeProviderFailure(provider: Provider, message: string): b
   if (provider === 'cuda') return /cuda|cudnn|cublas|libcu|providers_shared|CUDAExecutionProvider|GPU/i.test(message);
   if (provider === 'webgpu') return /webgpu|dawn|adapter|vulkan|GPU/i.test(message);
   return false;
+}
+
+/** The one-line cause of a provider failure, ahead of ORT's raw message (which follows it). */
+export function explainProviderFailure(provider: Provider, message: string): string {
+  if (provider === 'webgpu' && /No supported adapters|Failed to get a WebGPU adapter/i.test(message)) {
+    return 'no WebGPU adapter: Dawn found no usable Vulkan GPU (no Vulkan loader/driver, or only a software/unsupported device)';
+  }
+  if (provider === 'cuda') {
+    const lib = /(lib[\w.+-]+\.so[.\d]*)/.exec(message);
+    if (lib && /cannot open|No such file|not found|dlopen|Failed to load/i.test(message)) return `a CUDA library could not be loaded (${lib[1]})`;
+    if (/no CUDA-capable device|CUDA driver version is insufficient|cudaErrorNoDevice/i.test(message)) return 'no usable CUDA GPU / driver on this machine';
+  }
+  return 'session creation failed';
 }

@@ -11,7 +11,7 @@ import { byteLength, type TensorData } from '../tensor_data.js';
 import { checkHostArray, fromOrtTensor, ortTypeOf, toOrtTensor } from './convert.js';
 import { modelIO, rewriteBf16Boundary, type IOInfo } from './model_io.js';
 import { ort, type OrtDataLocation, type OrtSession, type OrtSessionOptions, type OrtTensor } from './ort.js';
-import { assertProviderListed, looksLikeProviderFailure, ProviderUnavailableError, type Provider } from './providers.js';
+import { assertProviderListed, explainProviderFailure, looksLikeProviderFailure, parseDevice, ProviderUnavailableError, type Provider } from './providers.js';
 
 export declare namespace Session {
   /** CUDA EP settings. onnxruntime-node 1.30 forwards only deviceId to the CUDA EP; see `cuda` below. */
@@ -27,6 +27,8 @@ export declare namespace Session {
   interface Options {
     /** Execution provider (default 'cpu'). Unavailable → ProviderUnavailableError, never a fallback. */
     readonly provider?: Provider;
+    /** `cpu | cuda | cuda:N | webgpu` (a `--device` value); sets provider and deviceId, and must agree with them when both are given. */
+    readonly device?: string;
     /** GPU ordinal for 'cuda'. */
     readonly deviceId?: number;
     /** Threads inside one op (ORT default: physical cores). */
@@ -208,7 +210,20 @@ async function download(t: OrtTensor): Promise<OrtTensor> {
   return new ort.Tensor(t.type, data as never, t.dims);
 }
 
-export function ortSessionOptions(o: Session.Options): OrtSessionOptions {
+/** Options with `device` resolved into provider + deviceId (a conflict with explicit ones throws). */
+export function resolveDevice(o: Session.Options): Session.Options {
+  if (o.device === undefined) return o;
+  const d = parseDevice(o.device);
+  if (o.provider !== undefined && o.provider !== d.provider) throw new Error(`Session.Options: device '${o.device}' conflicts with provider '${o.provider}'`);
+  if (o.deviceId !== undefined && d.deviceId !== undefined && o.deviceId !== d.deviceId) {
+    throw new Error(`Session.Options: device '${o.device}' conflicts with deviceId ${o.deviceId}`);
+  }
+  const deviceId = d.deviceId ?? o.deviceId;
+  return { ...o, provider: d.provider, ...(deviceId !== undefined ? { deviceId } : {}) };
+}
+
+export function ortSessionOptions(opts: Session.Options): OrtSessionOptions {
+  const o = resolveDevice(opts);
   const provider = o.provider ?? 'cpu';
   if (o.cuda) {
     const bad: string[] = [];
@@ -291,7 +306,8 @@ function prepare(model: Graph | Uint8Array | string, inlineLimit: number, tempDi
  * Load a model (a Graph, ModelProto bytes, or a .onnx path whose external
  * data sits beside it) into ORT on the chosen provider.
  */
-export async function createSession(model: Graph | Uint8Array | string, options: Session.Options = {}): Promise<InferenceSession> {
+export async function createSession(model: Graph | Uint8Array | string, opts: Session.Options = {}): Promise<InferenceSession> {
+  const options = resolveDevice(opts);
   const provider = options.provider ?? 'cpu';
   assertProviderListed(provider);
   const ortOptions = ortSessionOptions(options);
@@ -309,7 +325,7 @@ export async function createSession(model: Graph | Uint8Array | string, options:
       }
     } catch (e) {
       const msg = (e as Error).message;
-      if (looksLikeProviderFailure(provider, msg)) throw new ProviderUnavailableError(provider, `session creation failed: ${msg}`);
+      if (looksLikeProviderFailure(provider, msg)) throw new ProviderUnavailableError(provider, `${explainProviderFailure(provider, msg)}: ${msg.trim()}`);
       const what = typeof model === 'string' ? `'${model}'` : model instanceof Graph ? `graph '${model.name}'` : 'model bytes';
       throw new Error(`ORT could not load ${what} on '${provider}': ${msg}`);
     }

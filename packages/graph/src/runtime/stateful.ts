@@ -12,7 +12,7 @@ import { formatShape, numel } from '../shape.js';
 import { byteLength, type TensorData } from '../tensor_data.js';
 import { fromOrtTensor, toOrtTensor } from './convert.js';
 import type { OrtDataLocation, OrtTensor } from './ort.js';
-import { createSession, type Feeds, type InferenceSession, type Session } from './session.js';
+import { createSession, resolveDevice, type Feeds, type InferenceSession, type Session } from './session.js';
 
 export interface StatefulRunnerOptions extends Session.Options {
   /** Output name → the input it feeds at the next step, e.g. {'new/w': 'w', 'new/m/w': 'm/w'}. */
@@ -60,7 +60,8 @@ export class StatefulRunner {
   }
 
   static async create(model: Graph | Uint8Array | string, options: StatefulRunnerOptions): Promise<StatefulRunner> {
-    const { state, init, ...sessionOptions } = options;
+    const { state, init, ...rest } = options;
+    const sessionOptions = resolveDevice(rest);
     const loc = stateLocation(sessionOptions.provider);
     const preferred: Record<string, OrtDataLocation> = {};
     if (loc !== 'cpu') for (const out of Object.keys(state)) preferred[out] = loc;
