@@ -5,11 +5,13 @@
 import { existsSync, mkdirSync, copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CheckpointManager, loadCheckpoint, PROCESSOR_FILES, type LoadedCheckpoint } from '@vlreward/checkpoint';
 import { AlohaRewardDataset, type AlohaRewardDatasetOptions } from '@vlreward/dataset';
 import { writeSafetensors, type TensorData } from '@vlreward/graph';
 import {
   loadQwen3VLWeights,
+  makeLoraConfig,
   parseQwen3VLConfig,
   randomQwen3VLWeights,
   tinyQwen3VLConfig,
@@ -24,10 +26,12 @@ import { evaluate } from './evaluate.js';
 import { classWeightsFromHistogram, labelHistogram, type ClassificationReport } from './metrics.js';
 import { predictionFromLogits, writeRewardCurve, type CurveRow, type Prediction } from './predict.js';
 import { RewardModelSession } from './reward_model.js';
+import { DataParallelSession } from './parallel/data_parallel.js';
+import type { RewardWorkerOptions } from './parallel/reward_worker.js';
 import { alohaSource } from './sources.js';
 import { splitEpisodes } from './split.js';
 import { train, type TrainOptions, type TrainResult } from './train.js';
-import type { EncodeFn, RewardSample } from './types.js';
+import type { EncodeFn, RewardSample, TrainerSession } from './types.js';
 
 export interface BaseModel {
   readonly dir: string;
@@ -88,6 +92,8 @@ export interface TrainRewardOptions extends ImageOptions {
   readonly onEval?: TrainOptions<unknown>['onEval'];
   readonly stopWhen?: TrainOptions<unknown>['stopWhen'];
   readonly intraOpThreads?: number;
+  /** data-parallel CPU worker processes (default 1: in this process). */
+  readonly workers?: number;
 }
 
 export interface TrainRewardResult extends TrainResult {
@@ -120,23 +126,43 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
     const labels = episodes.flatMap((e, i) => (trainEps.has(e) ? [ds.labelAt(i)] : []));
     classWeights = classWeightsFromHistogram(labelHistogram(labels, numClasses));
   }
-  const session = await RewardModelSession.create({
-    config: base.configJson,
-    weights: base.weights,
-    mode: cfg.mode,
-    numClasses,
-    seed: cfg.seed,
-    classWeights,
-    optimizer: { weightDecay: cfg.weightDecay, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, maxGradNorm: cfg.clipNorm > 0 ? cfg.clipNorm : null },
-    precision: cfg.precision,
-    device: cfg.device,
-    ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}),
-  });
+  const optimizer = { weightDecay: cfg.weightDecay, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, maxGradNorm: cfg.clipNorm > 0 ? cfg.clipNorm : null };
+  const workers = o.workers ?? 1;
+  let session: TrainerSession<any> & { close?: () => Promise<void>; dispose?: () => Promise<void> };
+  let encode: EncodeFn<unknown> = processorEncode(proc);
+  if (workers > 1) {
+    // Data parallel: each worker process loads the model and encodes its shard (parallel/reward_worker.ts).
+    const here = fileURLToPath(import.meta.url);
+    const factory = here.replace(/pipeline\.(ts|js)$/, 'parallel/reward_worker.$1');
+    const options: RewardWorkerOptions = {
+      model: base.dir, processor: processorDir, numClasses, mode: cfg.mode, seed: cfg.seed,
+      ...(o.minPixels ? { minPixels: o.minPixels } : {}), ...(o.maxPixels ? { maxPixels: o.maxPixels } : {}),
+      weightDecay: cfg.weightDecay, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, clipNorm: cfg.clipNorm,
+      ...(classWeights ? { classWeights } : {}),
+    };
+    if (cfg.device !== 'cpu') throw new Error(`--workers ${workers}: data parallel runs CPU worker processes here; on GPUs use one process per device (see the trainer README, "Data parallel")`);
+    session = await DataParallelSession.create({ world: workers, factory, options });
+    encode = (s) => s;
+  } else {
+    session = await RewardModelSession.create({
+      config: base.configJson,
+      weights: base.weights,
+      mode: cfg.mode,
+      numClasses,
+      seed: cfg.seed,
+      classWeights,
+      optimizer,
+      precision: cfg.precision,
+      device: cfg.device,
+      ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}),
+    });
+  }
+  const lora = cfg.mode === 'lora' ? makeLoraConfig({}) : null;
   const store = rewardCheckpointStore({
     root: ckptDir,
     mode: cfg.mode,
-    ...(session.lora
-      ? { lora: { r: session.lora.r, lora_alpha: session.lora.alpha, lora_dropout: session.lora.dropout, target_modules: [...session.lora.targetModules], task_type: 'CAUSAL_LM' } }
+    ...(lora
+      ? { lora: { r: lora.r, lora_alpha: lora.alpha, lora_dropout: lora.dropout, target_modules: [...lora.targetModules], task_type: 'CAUSAL_LM' } }
       : {}),
     baseModel: resolve(base.dir),
     modelConfig: base.configJson as unknown as Record<string, unknown>,
@@ -149,7 +175,7 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
     const result = await train({
       session,
       source,
-      encode: processorEncode(proc),
+      encode,
       config: cfg,
       split,
       checkpoints: store,
@@ -162,7 +188,7 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
     });
     return { ...result, ckptDir, numClasses, classWeights };
   } finally {
-    await session.dispose();
+    await (session.close ?? session.dispose)?.call(session);
   }
 }
 

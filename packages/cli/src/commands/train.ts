@@ -51,6 +51,7 @@ export const TRAIN_FLAGS = {
   'label-column': { type: 'string' },
   'bin-edges': { type: 'string' },
   resume: { type: 'boolean' },
+  workers: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -80,6 +81,7 @@ validation and checkpoints:
   --best-metric accuracy|macroF1|loss (accuracy)
   --ckpt-dir DIR (env CKPT_DIR; ${DEFAULT_CONFIG.ckptDir})  --log-dir DIR (<ckpt-dir>/logs)
   --resume               continue from the newest checkpoint in --ckpt-dir
+  --workers N            data parallel over N CPU worker processes (gradient all-reduce each step)
   --json                 print the result as one JSON object`;
 
 type TrainValues = ReturnType<typeof parseFlags<typeof TRAIN_FLAGS>>['values'];
@@ -227,6 +229,7 @@ ${ENV_HELP}`,
         ...(maxPixels ? { maxPixels } : {}),
         dataset,
         ...(v.resume ? { resume: true } : {}),
+        ...(v.workers ? { workers: numberFlag('workers', v.workers, { integer: true, min: 1 })! } : {}),
         signal: ac.signal,
       });
       if (v.json) console.log(JSON.stringify({ steps: r.steps, final: r.final, best: r.best, evals: r.evals, losses: r.losses, ckptDir: r.ckptDir, checkpoints: r.checkpointDirs, logDir: r.logDir, samplesPerSecond: r.samplesPerSecond, dataWaitShare: r.dataWaitShare, interrupted: r.interrupted, stoppedEarly: r.stoppedEarly }));

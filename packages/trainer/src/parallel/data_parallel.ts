@@ -114,7 +114,8 @@ export class DataParallelSession implements TrainerSession<readonly RewardSample
     const here = fileURLToPath(import.meta.url);
     const script = here.replace(/data_parallel\.(ts|js)$/, 'worker.$1');
     const isTs = script.endsWith('.ts');
-    const execArgv = o.execArgv ?? (isTs ? ['--import', 'tsx', '--conditions=@vlreward/source'] : []);
+    // Running from TypeScript sources: the workers need the same loader; resolved from here, not the cwd.
+    const execArgv = o.execArgv ?? (isTs ? ['--import', import.meta.resolve('tsx'), '--conditions=@vlreward/source'] : []);
     const workers = Array.from(
       { length: o.world },
       (_, rank) => new Worker(rank, fork(script, [], { serialization: 'advanced', execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })),

@@ -29,6 +29,7 @@ export interface RewardWorkerOptions {
   readonly eps?: number;
   /** clip_grad_norm_ max norm; 0 = off. */
   readonly clipNorm?: number;
+  readonly classWeights?: readonly number[];
 }
 
 type Batch = Parameters<RewardModelSession['evaluate']>[0];
@@ -126,6 +127,7 @@ export async function createWorkerSession(options: unknown, rank: number) {
     // Same initial weights on every rank (rank 0's state is also broadcast); dropout masks differ per rank.
     seed: o.seed ?? 0,
     graphs: ['gradient', 'eval'],
+    ...(o.classWeights ? { classWeights: o.classWeights } : {}),
     intraOpThreads: 1,
   });
   void rank;
