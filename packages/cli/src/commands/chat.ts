@@ -206,6 +206,7 @@ With --prompt: one reply to that message (and the --image files), then exit.
   --seed N              sampling seed (default 0)
   --max-context N       longest prompt + reply (default the config's max_position_embeddings)
   --threads N           ONNX Runtime intra-op threads
+  --device D            cpu (default) | cuda | webgpu (an unavailable provider is an error, never a fallback)
   --ignore-eos          do not stop at <|im_end|> / eos (benchmarks)
   --json                one-shot: print {text, tokens, stopReason, timings} as JSON instead of streaming
   --stats               print prefill / decode speed to stderr after each reply`;
@@ -231,6 +232,7 @@ export const chatCommand: Command = {
       seed: { type: 'string' },
       'max-context': { type: 'string' },
       threads: { type: 'string' },
+      device: { type: 'string' },
       stats: { type: 'boolean' },
       json: { type: 'boolean' },
       'ignore-eos': { type: 'boolean' },
@@ -255,7 +257,10 @@ export const chatCommand: Command = {
     const model = v.model ?? readSeedEnv().model ?? 'Qwen/Qwen3-VL-2B-Instruct';
     const loaded = await loadChatModel(model, v.adapter, v.processor);
     const processor = await Qwen3VLProcessor.fromPretrained(loaded.processorDir);
+    const device = v.device ?? 'cpu';
+    if (!['cpu', 'cuda', 'webgpu'].includes(device)) throw new UsageError(`--device '${device}': expected cpu, cuda or webgpu`);
     const generator = await Qwen3VLGenerator.create(loaded.config, loaded.weights, {
+      provider: device as 'cpu' | 'cuda' | 'webgpu',
       adapter: loaded.adapter,
       lora,
       ...(maxContext !== undefined ? { maxContext } : {}),
@@ -294,18 +299,17 @@ async function repl(session: ChatSession, description: string, stats: (r: Genera
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY, historySize: 500 });
   const say = (s: string) => process.stdout.write(s + '\n');
   say(`vlreward chat — ${description}. /help for commands.`);
-  const ask = (): Promise<string | null> =>
-    new Promise((res) => {
-      const onClose = () => res(null);
-      rl.once('close', onClose);
-      rl.question(`you${session.pendingImages ? ` [${session.pendingImages} image(s)]` : ''}> `, (line) => {
-        rl.off('close', onClose);
-        res(line);
-      });
-    });
+  const prompt = () => {
+    rl.setPrompt(`you${session.pendingImages ? ` [${session.pendingImages} image(s)]` : ''}> `);
+    rl.prompt();
+  };
+  // The async iterator queues lines typed (or piped) while a reply is being generated.
+  const lines = rl[Symbol.asyncIterator]();
   for (;;) {
-    const line = await ask();
-    if (line === null) break;
+    prompt();
+    const next = await lines.next();
+    if (next.done) break;
+    const line = next.value as string;
     const text = line.trim();
     if (!text) continue;
     try {
