@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync as mkdtemp, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { readImage } from '@vlreward/dataset';
 import { analyzeCommand } from '../src/commands/analyze.js';
 import { datasetShowCommand, datasetSynthCommand } from '../src/commands/dataset.js';
@@ -15,6 +15,13 @@ function capture(): { out: () => string } {
   return { out: () => lines.join('\n') };
 }
 afterEach(() => vi.restoreAllMocks());
+const dirs: string[] = [];
+const mkdtempSync = (prefix: string): string => {
+  const d = mkdtemp(prefix);
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe('vlreward dataset synth / show / analyze', () => {
   it('synth writes a dataset that analyze and show read back', async () => {

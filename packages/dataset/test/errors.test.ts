@@ -1,8 +1,10 @@
 import { cpSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALOHA_CAMERAS, AlohaRewardDataset, DatasetError, LeRobotDataset, writeSyntheticDataset } from '@vlreward/dataset';
-import { tmp } from './helpers.js';
+import { cleanupTmp, tmp } from './helpers.js';
+
+afterAll(cleanupTmp);
 
 let clean = ''; // a pristine v2.1 dataset (2 episodes × 6 frames, H.264); each test corrupts a copy
 let cleanV3 = '';

@@ -2,9 +2,11 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { AlohaRewardDataset, LeRobotDataset, channelMeans, writeSyntheticDataset } from '@vlreward/dataset';
-import { tmp } from './helpers.js';
+import { cleanupTmp, tmp } from './helpers.js';
+
+afterAll(cleanupTmp);
 
 describe('other LeRobot layouts', () => {
   it('v2.0: stats.json instead of episodes_stats.jsonl', async () => {

@@ -1,10 +1,18 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSyntheticDataset, type SyntheticDatasetOptions, type SyntheticDatasetSummary } from '@vlreward/dataset';
 
+const made: string[] = [];
+/** A fresh directory under os.tmpdir() (removed by cleanupTmp). */
 export function tmp(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `vlreward-${prefix}-`));
+  const d = mkdtempSync(join(tmpdir(), `vlreward-${prefix}-`));
+  made.push(d);
+  return d;
+}
+/** Removes every directory tmp() made; each test file calls it in afterAll. */
+export function cleanupTmp(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 /** A small synthetic dataset in a fresh temp dir (64x64, 4 episodes × 8 frames unless overridden). */

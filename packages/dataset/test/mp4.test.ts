@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { VideoDecoder, probeVideo } from '@vlreward/dataset';
 import { readMp4VideoTrack } from '../src/video/mp4.js';
-import { tmp } from './helpers.js';
+import { cleanupTmp, tmp } from './helpers.js';
+
+afterAll(cleanupTmp);
 
 const G1 = join(import.meta.dirname, '../../../../shared/data/g1_pick_bottle_v21/videos/chunk-000/observation.images.cam_high');
 

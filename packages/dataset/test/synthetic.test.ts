@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ALOHA_CAMERAS, AlohaRewardDataset, LeRobotDataset, RewardDataLoader, analyze, channelMeans, clipToTensor, fromChwFloat, probeVideo,
   readParquet, toChwFloat, type SyntheticDatasetSummary,
 } from '@vlreward/dataset';
-import { dominantClass, synth } from './helpers.js';
+import { cleanupTmp, dominantClass, synth } from './helpers.js';
+
+afterAll(cleanupTmp);
 
 const combos = [
   ['v2.1', 'av1'],
