@@ -16,7 +16,9 @@
 // multi-GPU design (NCCL all-reduce of device buffers, one process per GPU).
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { RewardSample, TrainerSession } from '../types.js';
 import type { Grads, Reply, Request } from './protocol.js';
 
@@ -29,6 +31,16 @@ export interface DataParallelOptions {
   options: unknown;
   /** extra node flags for the workers (e.g. a TypeScript loader). */
   execArgv?: string[];
+}
+
+/** tsx's ESM loader, resolved from this package (test runners may lack import.meta.resolve). */
+function tsxLoader(): string {
+  try {
+    return import.meta.resolve('tsx');
+  } catch {
+    const req = createRequire(import.meta.url);
+    return pathToFileURL(join(dirname(req.resolve('tsx/package.json')), 'dist', 'loader.mjs')).href;
+  }
 }
 
 class Worker {
@@ -115,7 +127,7 @@ export class DataParallelSession implements TrainerSession<readonly RewardSample
     const script = here.replace(/data_parallel\.(ts|js)$/, 'worker.$1');
     const isTs = script.endsWith('.ts');
     // Running from TypeScript sources: the workers need the same loader; resolved from here, not the cwd.
-    const execArgv = o.execArgv ?? (isTs ? ['--import', import.meta.resolve('tsx'), '--conditions=@vlreward/source'] : []);
+    const execArgv = o.execArgv ?? (isTs ? ['--import', tsxLoader(), '--conditions=@vlreward/source'] : []);
     const workers = Array.from(
       { length: o.world },
       (_, rank) => new Worker(rank, fork(script, [], { serialization: 'advanced', execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })),
