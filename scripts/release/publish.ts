@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkPackages, renderReports } from './check.js';
 import { registryHost } from './lib/verdaccio.js';
-import { publicPackages, repoRoot, run, type WorkspacePackage } from './lib/workspace.js';
+import { publicPackages, repoRoot, run, runAsync, type WorkspacePackage } from './lib/workspace.js';
 
 export class ReleaseError extends Error {}
 
@@ -92,8 +92,8 @@ function npm(ctx: NpmContext, args: readonly string[], cwd?: string) {
 }
 
 /** Versions already on the registry: `name@version` → true. Network errors are errors, 404 is "not there". */
-export function publishedAlready(ctx: NpmContext, name: string, version: string): boolean {
-  const r = npm(ctx, ['view', `${name}@${version}`, 'version', '--json', `--registry=${ctx.registry}`]);
+export async function publishedAlready(ctx: NpmContext, name: string, version: string): Promise<boolean> {
+  const r = await runAsync('npm', ['view', `${name}@${version}`, 'version', '--json', `--registry=${ctx.registry}`], { env: ctx.env });
   if (r.status === 0) return r.stdout.trim() !== '';
   if (/E404|404 Not Found|is not in this registry/.test(r.stdout + r.stderr)) return false;
   throw new ReleaseError(`cannot ask ${ctx.registry} about ${name}@${version}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`);
@@ -137,7 +137,8 @@ export async function publishAll(o: PublishOptions = {}): Promise<PublishResult>
   const who = npm(ctx, ['whoami', `--registry=${ctx.registry}`]);
   if (who.status !== 0) throw new ReleaseError(`not authenticated to ${ctx.registry} (npm whoami: ${(who.stderr || who.stdout).trim().split('\n')[0]}); check VLREWARD_REGISTRY_TOKEN`);
 
-  const todo = pkgs.filter((p) => !publishedAlready(ctx, p.manifest.name, version));
+  const onRegistry = await Promise.all(pkgs.map((p) => publishedAlready(ctx, p.manifest.name, version)));
+  const todo = pkgs.filter((_, i) => !onRegistry[i]);
   const skipped = pkgs.filter((p) => !todo.includes(p)).map((p) => `${p.manifest.name}@${version}`);
   if (todo.length === 0)
     throw new ReleaseError(
@@ -158,17 +159,28 @@ export async function publishAll(o: PublishOptions = {}): Promise<PublishResult>
   const bad = reports.filter((r) => r.errors.length > 0);
   if (bad.length > 0) throw new ReleaseError(`publish check failed for ${bad.map((r) => r.name).join(', ')}; nothing was published`);
 
+  // Dependencies first: level k holds packages whose @vlreward dependencies are all in levels < k;
+  // a level publishes concurrently, so an install never sees a package before its dependencies.
+  const names = new Set(reports.map((r) => r.name));
+  const level = new Map<string, number>();
+  for (const p of todo) {
+    const deps = Object.keys(p.manifest.dependencies ?? {}).filter((d) => names.has(d));
+    level.set(p.manifest.name, deps.length === 0 ? 0 : Math.max(...deps.map((d) => level.get(d)!)) + 1);
+  }
   const published: string[] = [];
-  for (const r of reports) {
-    const args = ['publish', r.tarball!, `--registry=${ctx.registry}`, '--access=restricted', ...(o.dryRun ? ['--dry-run'] : [])];
-    const p = npm(ctx, args);
-    if (p.status !== 0)
-      throw new ReleaseError(
-        `npm publish ${r.name}@${r.version} failed: ${(p.stderr || p.stdout).trim().split('\n').slice(-4).join(' ')}` +
-          (published.length ? ` (already published: ${published.join(', ')}; re-running publishes the rest)` : ''),
-      );
-    published.push(`${r.name}@${r.version}`);
-    log(`${o.dryRun ? 'would publish' : 'published'} ${r.name}@${r.version}`);
+  for (let k = 0; k <= Math.max(...level.values()); k++) {
+    const wave = reports.filter((r) => level.get(r.name) === k);
+    const results = await Promise.all(
+      wave.map((r) => runAsync('npm', ['publish', r.tarball!, `--registry=${ctx.registry}`, '--access=restricted', ...(o.dryRun ? ['--dry-run'] : [])], { env: ctx.env })),
+    );
+    const failed = wave.flatMap((r, i) => (results[i]!.status === 0 ? [] : [`${r.name}@${r.version}: ${(results[i]!.stderr || results[i]!.stdout).trim().split('\n').slice(-4).join(' ')}`]));
+    for (const [i, r] of wave.entries()) {
+      if (results[i]!.status !== 0) continue;
+      published.push(`${r.name}@${r.version}`);
+      log(`${o.dryRun ? 'would publish' : 'published'} ${r.name}@${r.version}`);
+    }
+    if (failed.length > 0)
+      throw new ReleaseError(`npm publish failed: ${failed.join('; ')}${published.length ? ` (published: ${published.join(', ')}; re-running publishes the rest)` : ''}`);
   }
   return { version, published, skipped, tarballs: reports.map((r) => r.tarball!), report };
 }
