@@ -1,9 +1,10 @@
 // `vlreward train`: fine-tune the reward classifier. Flags win over the seed's
 // environment variables, which win over the trainer's defaults. Without --root
 // (and LEROBOT_ROOT) it trains on the embedded default: a synthetic LeRobot dataset
-// and the tiny Qwen3-VL, both written once under .vlreward/embedded.
+// and the tiny Qwen3-VL, both written once under ~/.cache/vlreward/embedded.
 
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeSyntheticDataset } from '@vlreward/dataset';
 import {
@@ -201,7 +202,8 @@ ${ENV_HELP}`,
     let pixels: { minPixels?: number; maxPixels?: number } = {};
     if (!root) {
       const proc = defaultProcessorDir(v.processor);
-      const assets = await embeddedAssets(resolve('.vlreward', 'embedded'), proc, { log: (s) => console.error(s) });
+      const cache = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+      const assets = await embeddedAssets(join(cache, 'vlreward', 'embedded'), proc, { log: (s) => console.error(s) });
       root = assets.root;
       if (!model) {
         model = assets.model;
