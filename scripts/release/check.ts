@@ -206,9 +206,10 @@ export async function checkPackage(dir: string, o: CheckOptions = {}): Promise<P
 /** Checks packages a few at a time (packing is mostly waiting on pnpm); reports keep the input order. */
 export async function checkPackages(dirs: readonly string[], o: CheckOptions = {}, concurrency = 3): Promise<PackageReport[]> {
   const out: PackageReport[] = new Array(dirs.length);
+  const shared = { ...o, outDir: o.outDir ?? mkdtempSync(join(tmpdir(), 'vlreward-pack-')) };
   let next = 0;
   const worker = async () => {
-    for (let i = next++; i < dirs.length; i = next++) out[i] = await checkPackage(dirs[i]!, o);
+    for (let i = next++; i < dirs.length; i = next++) out[i] = await checkPackage(dirs[i]!, shared);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, dirs.length) }, worker));
   return out;
@@ -226,12 +227,17 @@ export function renderReports(reports: readonly PackageReport[]): string {
   return lines.join('\n');
 }
 
+/** Paths on the command line are relative to where the user ran `pnpm release:…` (pnpm runs scripts in this folder). */
+const userPath = (p: string) => resolve(process.env.INIT_CWD ?? process.cwd(), p);
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string' }, json: { type: 'string' }, 'no-attw': { type: 'boolean' } } });
-  const dirs = positionals.length > 0 ? positionals.map((p) => resolve(p)) : publicPackages().map((p) => p.dir);
-  const reports = await checkPackages(dirs, { ...(values.out ? { outDir: resolve(values.out) } : {}), attw: !values['no-attw'] });
+  const dirs = positionals.length > 0 ? positionals.map(userPath) : publicPackages().map((p) => p.dir);
+  const reports = await checkPackages(dirs, { ...(values.out ? { outDir: userPath(values.out) } : {}), attw: !values['no-attw'] });
   console.log(renderReports(reports));
-  if (values.json) writeFileSync(values.json, JSON.stringify(reports.map(({ errors, notes, ...r }) => ({ ...r, errors, notes })), null, 2) + '\n');
+  const dirs0 = [...new Set(reports.flatMap((r) => (r.tarball ? [dirname(r.tarball)] : [])))];
+  if (dirs0.length > 0) console.log(`tarballs in ${dirs0.join(', ')}`);
+  if (values.json) writeFileSync(userPath(values.json), JSON.stringify(reports.map(({ errors, notes, ...r }) => ({ ...r, errors, notes })), null, 2) + '\n');
   const bad = reports.filter((r) => r.errors.length > 0);
   if (bad.length > 0) {
     console.error(`\npublish check failed: ${bad.map((r) => r.name).join(', ')}`);
@@ -242,7 +248,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then(
+  main(process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'))).then(
     (code) => process.exit(code),
     (e: unknown) => {
       console.error(`check: ${(e as Error).message}`);

@@ -185,6 +185,9 @@ export async function publishAll(o: PublishOptions = {}): Promise<PublishResult>
   return { version, published, skipped, tarballs: reports.map((r) => r.tarball!), report };
 }
 
+/** Paths on the command line are relative to where the user ran `pnpm release:…` (pnpm runs scripts in this folder). */
+const userPath = (p: string) => resolve(process.env.INIT_CWD ?? process.cwd(), p);
+
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -199,8 +202,8 @@ async function main(argv: string[]): Promise<number> {
   });
   const r = await publishAll({
     ...(values.registry ? { registry: values.registry } : {}),
-    ...(values.out ? { outDir: resolve(values.out) } : {}),
-    ...(values.root ? { root: values.root } : {}),
+    ...(values.out ? { outDir: userPath(values.out) } : {}),
+    ...(values.root ? { root: userPath(values.root) } : {}),
     build: !values['no-build'],
     dryRun: Boolean(values['dry-run']),
     allowDirty: Boolean(values['allow-dirty']),
@@ -210,7 +213,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then(
+  main(process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'))).then(
     (code) => process.exit(code),
     (e: unknown) => {
       console.error(e instanceof ReleaseError ? `publish: ${e.message}` : `publish: ${(e as Error).stack ?? String(e)}`);
