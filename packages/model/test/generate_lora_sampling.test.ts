@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readSafetensors, tensorData } from '@vlreward/graph';
+import { readSafetensors, tensorData, type TensorData } from '@vlreward/graph';
 import {
   GenerateError,
   loadQwen3VLWeights,
@@ -126,3 +126,27 @@ describe('generator errors', () => {
     await expect(Qwen3VLGenerator.create(config, weights, { adapter: bad })).rejects.toThrow(/\/tmp\/other-adapter: module 'model.language_model.layers.0.self_attn.q_proj': base weight is \[\d+, \d+\] but the adapter gives \[9, 7\]/);
   });
 });
+
+describe('untied LM head', () => {
+  it('uses lm_head.weight when tie_word_embeddings is false (logits scale with it, not with embed_tokens)', async () => {
+    const config = parseQwen3VLConfig(tinyQwen3VLConfig({ tie_word_embeddings: false, text_config: { tie_word_embeddings: false } }));
+    expect(config.tieWordEmbeddings).toBe(false);
+    const weights = randomQwen3VLWeights(config, 3, 0.5);
+    const first = async (w: Map<string, TensorData>) => {
+      const gen = await Qwen3VLGenerator.create(config, w, { threads: 1 });
+      try {
+        return (await gen.generate({ inputIds: [100, 200, 300, 400], maxNewTokens: 1 })).firstLogits;
+      } finally {
+        await gen.dispose();
+      }
+    };
+    const a = await first(weights);
+    const head = weights.get('lm_head.weight')!;
+    const doubled = new Map(weights).set('lm_head.weight', { ...head, data: (head.data as Float32Array).map((x) => 2 * x) });
+    const b = await first(doubled);
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(b[i]! - 2 * a[i]!) / (1e-4 + 1e-4 * Math.abs(b[i]!)));
+    expect(worst).toBeLessThanOrEqual(1);
+  }, 30_000);
+});
+
