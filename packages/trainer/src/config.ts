@@ -63,7 +63,7 @@ export interface TrainConfig {
   epochs: number;
   /** seed: MAX_STEPS = 50, takes priority over epochs; null = epochs decide. */
   maxSteps: number | null;
-  /** seed: MAX_TRAIN_SAMPLES; null = all. */
+  /** seed: MAX_TRAIN_SAMPLES; null = all. A seeded random subset of the training episodes' frames (the seed kept the first N). */
   maxTrainSamples: number | null;
   /** fraction of episodes held out for validation (split by episode, never by frame). */
   valFraction: number;
