@@ -151,7 +151,9 @@ async function partTrain(a: CheckArgs) {
       if (r.result) {
         const m = r.peakMem;
         log(`  ${r.result.samplesPerS} samples/s, step ${r.result.stepTimeS.mean} s, ${r.result.achievedTflops} TFLOP/s${m ? `, peak device memory +${m.deltaMiB} MiB` : ''}`);
-        cases.push({ ...r.result, peakDeviceMemory: m ?? (a.spec.provider === 'cuda' ? 'nvidia-smi unavailable' : `not measured on ${a.spec.provider}`) });
+        const row = { ...r.result, peakDeviceMemory: m ?? (a.spec.provider === 'cuda' ? 'nvidia-smi unavailable' : `not measured on ${a.spec.provider}`) };
+        cases.push(row);
+        writeJson(a.results, `gpu-train-${size}-${mode}.json`, { date: new Date().toISOString(), device: a.device, ...row });
       } else {
         log(`  FAILED: ${r.error}`);
         cases.push({ case: `${size}.${mode}`, error: r.error, ...(r.peakMem ? { peakDeviceMemory: r.peakMem } : {}) });
@@ -182,7 +184,17 @@ export function merge(results: string, hfFiles: readonly string[]): unknown {
     if (j) hf.push({ file: f, ...j });
   }
   const peak = (parts.peak as { tflops?: number } | undefined)?.tflops ?? null;
-  const train = (parts.train as { cases?: Record<string, unknown>[] } | undefined)?.cases ?? [];
+  // Cases from every run: gpu-train-<size>-<mode>.json (one per case, newest wins) and gpu-train.json.
+  const byCase = new Map<string, Record<string, unknown>>();
+  for (const c of (parts.train as { cases?: Record<string, unknown>[] } | undefined)?.cases ?? []) byCase.set(String(c.case), c);
+  for (const f of existsSync(results) ? readdirSync(results).sort() : []) {
+    if (!/^gpu-train-[\w]+-[\w]+\.json$/.test(f)) continue;
+    const j = read(join(results, f));
+    if (!j) continue;
+    const prev = byCase.get(String(j.case));
+    if (!prev || String(j.date ?? '') >= String(prev.date ?? '')) byCase.set(String(j.case), j);
+  }
+  const train = [...byCase.values()];
   const sideBySide = train.map((c) => {
     const name = String(c.case ?? '');
     const mode = name.split('.')[1];

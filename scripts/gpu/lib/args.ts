@@ -36,7 +36,7 @@ export interface CheckArgs {
 
 export const USAGE = `usage: gpu-check [--device cuda|cuda:N|webgpu|cpu] [--only load,parity,fixture,train,peak]
   [--sizes tiny,mid,2b] [--modes lora,full] [--precision fp32|bf16|fp16] [--batch 2] [--images 3]
-  [--image 480x640] [--text-tokens 32] [--steps 5] [--warmup 1] [--fixture DIR] [--results DIR]
+  [--image 480x640] [--text-tokens 64] [--steps 5] [--warmup 1] [--fixture DIR] [--results DIR]
   [--threads N] [--peak-n 8192] [--peak-chain 16] [--gpu-mem-limit BYTES] [--tf32 on|off]
   [--cudnn-algo EXHAUSTIVE|HEURISTIC|DEFAULT] [--budget-s 480]
   gpu-check --merge [--results DIR] [HF_JSON ...]   merge gpu-*.json (+ hf_baseline outputs) into gpu-summary.json`;
@@ -90,7 +90,7 @@ export function parseArgs(argv: readonly string[]): CheckArgs {
     images: int('--images', m.get('images') ?? '3'),
     height: Number(img[1]),
     width: Number(img[2]),
-    textTokens: int('--text-tokens', m.get('text-tokens') ?? '32'),
+    textTokens: int('--text-tokens', m.get('text-tokens') ?? '64'),
     steps: int('--steps', m.get('steps') ?? '5'),
     warmup: int('--warmup', m.get('warmup') ?? '1', 0),
     fixture: m.get('fixture') ?? null,
