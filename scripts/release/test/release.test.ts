@@ -54,7 +54,7 @@ describe.skipIf(!ENABLED)('release to a private registry and install from it (VL
     const again = await runScript('publish.ts', ['--no-build', '--allow-dirty'], env, ROOT);
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/nothing to publish: @vlreward\/\* \S+ is already on http:\/\/127\.0\.0\.1:\d+\/\. Describe the change with a changeset \(`pnpm changeset`\)/);
-  }, 300_000);
+  }, 420_000);
 
   it('installs @vlreward/trainer and @vlreward/cli into a fresh project, without test-only dependencies', async () => {
     mkdirSync(app, { recursive: true });
