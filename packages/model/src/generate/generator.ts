@@ -7,7 +7,7 @@
 // M-RoPE: new token k of a prompt of length L gets position L + k + rope_delta
 // on all three axes (HF: cache_position + rope_deltas), i.e. max position + 1.
 import { tensorData, type TensorData } from '@vlreward/graph';
-import { createSession, ort, type InferenceSession, type OrtTensor, type Provider } from '@vlreward/graph/runtime';
+import { createSession, ort, type InferenceSession, type OrtTensor, type Provider, type Session } from '@vlreward/graph/runtime';
 import { paramsFromMap } from '../qwen3_vl/build.js';
 import type { Qwen3VLConfig } from '../qwen3_vl/config.js';
 import { getRopeIndex, InputError, MASK_MIN, prepareQwen3VLInputs, readGrids, type Grid } from '../qwen3_vl/host_inputs.js';
@@ -32,6 +32,8 @@ export interface GeneratorOptions {
   readonly lora?: 'merge' | 'apply';
   /** Longest sequence (prompt + new tokens); default text_config.max_position_embeddings (else 262144). */
   readonly maxContext?: number;
+  /** Extra ORT session options (profiling, graph optimization level, …) for the decoder and vision sessions. */
+  readonly session?: Session.Options;
 }
 
 export interface GenerateRequest {
@@ -343,8 +345,8 @@ async function truncateKv(kv: readonly OrtTensor[], n: number): Promise<OrtTenso
   );
 }
 
-function sessionOpts(o: GeneratorOptions): { provider?: Provider; intraOpThreads?: number } {
-  return { ...(o.provider ? { provider: o.provider } : {}), ...(o.threads !== undefined ? { intraOpThreads: o.threads } : {}) };
+function sessionOpts(o: GeneratorOptions): Session.Options {
+  return { ...(o.session ?? {}), ...(o.provider ? { provider: o.provider } : {}), ...(o.threads !== undefined ? { intraOpThreads: o.threads } : {}) };
 }
 
 function sameImage(a: GenerationImage, b: GenerationImage): boolean {
