@@ -5,7 +5,7 @@ export { modelIO, rewriteBf16Boundary } from './model_io.js';
 export type { IOInfo } from './model_io.js';
 export { ort } from './ort.js';
 export type { OrtDataLocation, OrtTensor } from './ort.js';
-export { explainProviderFailure, INSTALL_HINT, listProviders, parseDevice, PROVIDERS, ProviderUnavailableError } from './providers.js';
+export { explainProviderFailure, INSTALL_HINT, listProviders, missingCudaLibraries, parseDevice, PROVIDERS, ProviderUnavailableError } from './providers.js';
 export type { DeviceSpec, Provider, ProviderInfo } from './providers.js';
 export { createSession, InferenceSession, isOrtTensor, resolveDevice, runOnce } from './session.js';
 export type { Feeds, Session } from './session.js';

@@ -1,6 +1,7 @@
 // Which execution providers this onnxruntime-node install can use, and the
 // errors that say how to get a missing one. We never fall back silently: a
 // session asked for 'cuda' either runs on CUDA or throws.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -106,10 +107,35 @@ export function explainProviderFailure(provider: Provider, message: string): str
   if (provider === 'webgpu' && /No supported adapters|Failed to get a WebGPU adapter/i.test(message)) {
     return 'no WebGPU adapter: Dawn found no usable Vulkan GPU (no Vulkan loader/driver, or only a software/unsupported device)';
   }
+  if (provider === 'cuda' && /Failed to load shared library|cannot open shared object/i.test(message)) {
+    const missing = missingCudaLibraries();
+    if (missing.length) return `the CUDA provider's libraries are not on the library path: ${missing.join(', ')} not found (LD_LIBRARY_PATH)`;
+  }
   if (provider === 'cuda') {
     const lib = /(lib[\w.+-]+\.so[.\d]*)/.exec(message);
     if (lib && /cannot open|No such file|not found|dlopen|Failed to load/i.test(message)) return `a CUDA library could not be loaded (${lib[1]})`;
     if (/no CUDA-capable device|CUDA driver version is insufficient|cudaErrorNoDevice/i.test(message)) return 'no usable CUDA GPU / driver on this machine';
   }
   return 'session creation failed';
+}
+
+/**
+ * Shared libraries that libonnxruntime_providers_cuda.so needs and the dynamic
+ * linker cannot find (`ldd` with the current LD_LIBRARY_PATH), e.g.
+ * libcublasLt.so.13; [] when all resolve or ldd is unavailable.
+ */
+export function missingCudaLibraries(): string[] {
+  if (process.platform !== 'linux') return [];
+  const lib = join(bindingDir(), 'libonnxruntime_providers_cuda.so');
+  if (!existsSync(lib)) return ['libonnxruntime_providers_cuda.so'];
+  try {
+    const out = execFileSync('ldd', [lib], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+    return out
+      .split('\n')
+      .filter((l) => /=>\s*not found/.test(l))
+      .map((l) => l.trim().split(/\s+/)[0]!)
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
 }
