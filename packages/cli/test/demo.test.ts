@@ -1,5 +1,5 @@
 // The embedded default as a user runs it (minutes on 2 cores): VLREWARD_SLOW=1.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -35,5 +35,6 @@ describe.skipIf(!process.env.VLREWARD_SLOW)('vlreward demo', () => {
     const pr = JSON.parse(json[1]!);
     expect(pr.episodes.length).toBeGreaterThan(0);
     expect(existsSync(pr.episodes[0].files.png)).toBe(true);
+    rmSync(out, { recursive: true, force: true });
   }, 600_000);
 });

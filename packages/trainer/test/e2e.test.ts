@@ -3,11 +3,11 @@
 // reload → evaluate / predict. LoRA and full fine-tuning; resume after an interruption
 // reproduces the uninterrupted run. Thresholds: chance is 1/3 (3 reward bins); we require
 // validation accuracy ≥ 0.7 after reload. VLREWARD_SLOW=1 adds a longer AV1 v3.0 run.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticDataset } from '@vlreward/dataset';
 import { AlohaRewardDataset } from '@vlreward/dataset';
 import { Qwen3VLProcessor } from '@vlreward/processor';
@@ -26,6 +26,7 @@ beforeAll(async () => {
   await writeSyntheticDataset({ root, episodes: 6, frames: 12, codec: 'h264', size: 64, numClasses: 3, seed: 1 });
   await writeTinyModel(model, { processorDir: PROCESSOR, seed: 0 });
 }, 120_000);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe.skipIf(!existsSync(PROCESSOR))('end to end on the tiny Qwen3-VL', () => {
   it('LoRA: trains, checkpoints, reloads and scores the validation episodes above 0.7 accuracy', async () => {

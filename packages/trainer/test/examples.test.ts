@@ -1,15 +1,16 @@
 // The examples/ scripts, run the way CI runs them: through their exported main() on the
 // embedded default (few steps: this checks they work, e2e.test.ts checks accuracy).
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main as trainLora } from '../../../examples/train-lora.js';
 import { main as trainFull } from '../../../examples/train-full.js';
 import { main as evaluate } from '../../../examples/evaluate.js';
 import { main as predictCurve } from '../../../examples/predict-curve.js';
 
 const out = mkdtempSync(join(tmpdir(), 'examples-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 // ~1 min on 2 cores: run in CI (CI=true) and with VLREWARD_SLOW=1; e2e.test.ts covers the same path locally.
 describe.skipIf(!process.env.CI && !process.env.VLREWARD_SLOW)('examples/', () => {
