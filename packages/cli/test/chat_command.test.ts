@@ -4,7 +4,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { chatCommand } from '../src/commands/chat.js';
+import { ChatSession, chatCommand, loadChatModel } from '../src/commands/chat.js';
+import { Qwen3VLGenerator } from '@vlreward/model';
+import { Qwen3VLProcessor } from '@vlreward/processor';
 import { mergeCommand } from '../src/commands/merge.js';
 
 const FIXTURE = '/work/shared/fixtures/qwen3vl-tiny-a';
@@ -59,5 +61,22 @@ describe.runIf(existsSync(join(FIXTURE, 'lora.safetensors')) && existsSync(join(
       /the prompt is \d+ tokens, longer than the context of 8 tokens/,
     );
     await expect(mergeCommand.run(['--model', FIXTURE, '--adapter', tmp, '--out', join(tmp, 'x')])).rejects.toThrow(/neither a vlreward checkpoint/);
+  }, 60_000);
+
+  it('a second turn reuses the cached k/v of the first (ChatSession)', async () => {
+    const m = await loadChatModel(FIXTURE, undefined, PROCESSOR);
+    const gen = await Qwen3VLGenerator.create(m.config, m.weights, { threads: 1 });
+    try {
+      const s = new ChatSession(await Qwen3VLProcessor.fromPretrained(m.processorDir), gen, { maxNewTokens: 3, ignoreEos: true });
+      const first = s.prompt('Hello there');
+      await s.send('Hello there');
+      const second = await s.send('And now?');
+      expect(second.reusedTokens).toBeGreaterThanOrEqual(first.ids.length);
+      expect(second.promptTokens).toBeGreaterThan(first.ids.length);
+      s.reset();
+      expect((await s.send('And now?')).reusedTokens).toBe(0);
+    } finally {
+      await gen.dispose();
+    }
   }, 60_000);
 });

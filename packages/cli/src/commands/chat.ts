@@ -32,6 +32,8 @@ export interface LoadedChatModel {
   /** First folder with tokenizer.json among the checkpoint, the model, --processor / the shipped processor. */
   readonly processorDir: string;
   readonly description: string;
+  /** eos_token_id of the model's generation_config.json (HF generate stops on these), if any. */
+  readonly eosTokenIds: readonly number[];
 }
 
 /** A PEFT adapter (checkpoint package form) as the generator's LoraAdapter, scale per module (rank/alpha patterns honoured). */
@@ -76,7 +78,13 @@ export async function loadChatModel(model: string, adapterPath: string | undefin
   const candidates = [ckptProcessor, base.dir];
   let processorDir = candidates.find((d) => d && existsSync(join(d, 'tokenizer.json')));
   processorDir ??= defaultProcessorDir(processorFlag);
-  return { config, weights, adapter, modelDir: base.dir, processorDir, description };
+  let eosTokenIds: number[] = [];
+  const gc = join(base.dir, 'generation_config.json');
+  if (existsSync(gc)) {
+    const eos = (JSON.parse(readFileSync(gc, 'utf8')) as { eos_token_id?: unknown }).eos_token_id;
+    eosTokenIds = (Array.isArray(eos) ? eos : [eos]).filter((x): x is number => typeof x === 'number');
+  }
+  return { config, weights, adapter, modelDir: base.dir, processorDir, description, eosTokenIds };
 }
 
 export interface ChatTurnResult extends GenerateResult {
@@ -92,7 +100,7 @@ export class ChatSession {
   constructor(
     readonly processor: Qwen3VLProcessor,
     readonly generator: Qwen3VLGenerator,
-    readonly defaults: { maxNewTokens?: number; sampling?: SamplingOptions; system?: string; ignoreEos?: boolean } = {},
+    readonly defaults: { maxNewTokens?: number; sampling?: SamplingOptions; system?: string; ignoreEos?: boolean; stopTokens?: readonly number[] } = {},
   ) {}
 
   /** Attach an image (file path) to the next user message. */
@@ -152,7 +160,9 @@ export class ChatSession {
     const tok = this.processor.tokenizer;
     const out: number[] = [];
     let printed = '';
-    const stops = new Set(this.defaults.ignoreEos ? [] : this.generator.stopTokens);
+    const stops = new Set(
+      this.defaults.ignoreEos ? [] : [...this.generator.stopTokens, ...(this.defaults.stopTokens ?? []), this.processor.tokenizer.special.imEnd],
+    );
     const r = await this.generator.generate({
       inputIds: ids,
       images,
@@ -266,7 +276,7 @@ export const chatCommand: Command = {
       ...(maxContext !== undefined ? { maxContext } : {}),
       ...(threads !== undefined ? { threads } : {}),
     });
-    const session = new ChatSession(processor, generator, { maxNewTokens, sampling, ignoreEos: v['ignore-eos'] ?? false, ...(v.system ? { system: v.system } : {}) });
+    const session = new ChatSession(processor, generator, { maxNewTokens, sampling, ignoreEos: v['ignore-eos'] ?? false, stopTokens: loaded.eosTokenIds, ...(v.system ? { system: v.system } : {}) });
     const stats = (r: GenerateResult) => {
       if (!v.stats) return;
       const perTok = r.decodeSteps ? (r.decodeMs / r.decodeSteps).toFixed(1) : '-';
