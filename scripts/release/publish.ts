@@ -73,7 +73,8 @@ export interface NpmContext {
 export function npmContext(registry: string, token: string | undefined, env: NodeJS.ProcessEnv = process.env): NpmContext {
   const url = registry.endsWith('/') ? registry : `${registry}/`;
   if (!/^https?:\/\//.test(url)) throw new ReleaseError(`registry '${registry}': expected an http(s) URL`);
-  const userconfig = env.NPM_CONFIG_USERCONFIG ?? env.npm_config_userconfig ?? fileURLToPath(new URL('./release.npmrc', import.meta.url));
+  // VLREWARD_NPMRC, not NPM_CONFIG_USERCONFIG: package managers running this script may set the latter to ~/.npmrc.
+  const userconfig = env.VLREWARD_NPMRC ? resolve(env.VLREWARD_NPMRC) : fileURLToPath(new URL('./release.npmrc', import.meta.url));
   return {
     registry: url,
     env: {
@@ -131,8 +132,8 @@ export async function publishAll(o: PublishOptions = {}): Promise<PublishResult>
   const registry = o.registry ?? process.env.VLREWARD_REGISTRY;
   if (!registry) throw new ReleaseError(`no registry: set VLREWARD_REGISTRY to the company registry URL (or pass --registry); see RELEASING.md`);
   const token = o.token ?? process.env.VLREWARD_REGISTRY_TOKEN;
-  if (!token && !process.env.NPM_CONFIG_USERCONFIG)
-    throw new ReleaseError(`no auth token: set VLREWARD_REGISTRY_TOKEN (scripts/release/release.npmrc substitutes it), or point NPM_CONFIG_USERCONFIG at an .npmrc that authenticates to ${registry}; see RELEASING.md`);
+  if (!token && !process.env.VLREWARD_NPMRC)
+    throw new ReleaseError(`no auth token: set VLREWARD_REGISTRY_TOKEN (scripts/release/release.npmrc substitutes it), or point VLREWARD_NPMRC at an .npmrc that authenticates to ${registry}; see RELEASING.md`);
   const ctx = npmContext(registry, token);
   const who = npm(ctx, ['whoami', `--registry=${ctx.registry}`]);
   if (who.status !== 0) throw new ReleaseError(`not authenticated to ${ctx.registry} (npm whoami: ${(who.stderr || who.stdout).trim().split('\n')[0]}); check VLREWARD_REGISTRY_TOKEN`);
