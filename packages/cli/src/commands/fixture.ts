@@ -11,7 +11,8 @@ Loads a fixture folder (config.json, model.safetensors, head.safetensors,
 lora.safetensors + adapter_config.json, inputs.safetensors, outputs.safetensors),
 computes every tensor of outputs.safetensors the model can produce (vision tower,
 DeepStack, M-RoPE ids and tables, every text layer, last_hidden_state, pooled,
-logits, loss, the same with LoRA, greedy generation) and, through the training
+logits, loss, the same with LoRA, greedy generation with the KV-cache decoder,
+cross-checked against cache-less decoding) and, through the training
 graphs, every gradient (grad.*, lora.grad.*); prints max-abs and max-rel error
 per tensor. Activations are compared where attention_mask == 1. Tensors it
 cannot produce are listed as skipped with the reason.
