@@ -5,7 +5,7 @@
 //   node --conditions=@vlreward/source --import tsx examples/graph-mlp.ts [steps]
 //
 // Imports point at the package sources so the example runs without a build.
-import { crossEntropy, Graph, linear, tanh, tensorData, type Tensor, type TensorData } from '../packages/graph/src/index.js';
+import { crossEntropy, Graph, linear, mulberry32, tanh, tensorData, type Tensor, type TensorData } from '../packages/graph/src/index.js';
 import { addTrainStep, createSession, StatefulRunner, type RunnerStats } from '../packages/graph/src/runtime/index.js';
 
 export interface MlpOptions {
@@ -26,17 +26,8 @@ export interface MlpResult {
   readonly params: Record<string, TensorData>;
 }
 
-/** Deterministic PRNG (mulberry32) so two runs with one seed agree bit for bit. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG, so two runs with one seed agree bit for bit. */
+const rng = mulberry32;
 
 /** Two interleaved spirals, a classic dataset that a linear model cannot fit. */
 export function spirals(n: number, seed: number): { x: TensorData; y: TensorData } {

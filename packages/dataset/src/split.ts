@@ -1,14 +1,7 @@
 /** Seeded Fisher–Yates shuffle (mulberry32), so every run with the same seed sees the same order. */
 export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
   const out = [...items];
-  let a = (seed >>> 0) ^ 0x9e3779b9;
-  const rand = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32((seed >>> 0) ^ 0x9e3779b9);
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [out[i], out[j]] = [out[j]!, out[i]!];
@@ -34,4 +27,16 @@ export function splitEpisodes(episodes: readonly number[], opts: { valFraction?:
   const val = order.slice(0, nVal).sort((a, b) => a - b);
   const train = order.slice(nVal).sort((a, b) => a - b);
   return { train, val };
+}
+
+/** mulberry32, a small seedable PRNG (the same generator @vlreward/graph exports; this package does not depend on graph). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

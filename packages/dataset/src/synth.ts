@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeParquet, type ParquetColumn } from './parquet_write.js';
+import { mulberry32 } from './split.js';
 
 /** The three ALOHA cameras, in the seed's order. */
 export const ALOHA_CAMERAS = [
@@ -63,17 +64,7 @@ function classColour(k: number, n: number): [number, number, number] {
   return rgb.map((v) => Math.round(30 + 200 * v!)) as [number, number, number];
 }
 
-/** mulberry32: small, fast, seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** Reward bin of frame t of an episode: progress through the bins, as a success detector would see. */
 export function syntheticLabel(t: number, frames: number, numClasses: number): number {

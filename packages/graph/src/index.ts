@@ -157,3 +157,4 @@ export {
   updateLossScale,
 } from './optim/index.js';
 export type { AdamWOptions, AdamWResult, ClipResult, LossScaleOptions, LossScaleUpdate, UnscaleResult } from './optim/index.js';
+export { fnv1a, mulberry32 } from './random.js';

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../src/random.js';
 // Plain-JS ports of PyTorch's optimizer math, evaluated in float32 the way
 // torch's CPU kernels do (Python-float scalars in float64, cast to float32
 // inside each kernel; every elementwise result rounded to float32).
@@ -61,17 +62,8 @@ export function torchUpdateScale(
   }
 }
 
-/** Deterministic pseudo-random floats (mulberry32), for inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random floats, for inputs. */
+export const rng = mulberry32;
 
 export function randn(n: number, r: () => number, scale = 1): Float32Array {
   const out = new Float32Array(n);

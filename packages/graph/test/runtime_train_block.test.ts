@@ -1,3 +1,4 @@
+import { mulberry32 } from '../src/random.js';
 import { describe, expect, it } from 'vitest';
 import {
   add,
@@ -31,16 +32,7 @@ const HKV = 2;
 const D = 8;
 const I = 64;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const SHAPES: Record<string, number[]> = {
   embed: [V, H],

@@ -20,7 +20,6 @@ export { invFreq, textRopeCosSin } from './qwen3_vl/rope.js';
 export {
   checkQwen3VLWeightNames,
   loadQwen3VLWeights,
-  mulberry32,
   qwen3VLParamCounts,
   qwen3VLWeightSpecs,
   randomQwen3VLWeights,
@@ -28,6 +27,8 @@ export {
   WeightError,
 } from './qwen3_vl/weights.js';
 export type { LoadWeightsOptions, WeightPart, WeightSpec } from './qwen3_vl/weights.js';
+// The project's seeded PRNG, re-exported for callers that seed random weights.
+export { mulberry32 } from '@vlreward/graph';
 export type { ParamSource } from './qwen3_vl/params.js';
 export { adapterConfigJson, DEFAULT_LORA, LORA_MODULES, LoraConfigError, loraScale, makeLoraConfig, parseAdapterConfig } from './lora/config.js';
 export type { LoraConfig, LoraModule } from './lora/config.js';

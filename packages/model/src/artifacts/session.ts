@@ -3,7 +3,7 @@
 // loss-scale state as ort.Tensors between steps: each step feeds the
 // previous step's outputs straight back in (no host round trip, no
 // conversion), and only loss / grad norm / logits are read back.
-import { zeros, type TensorData } from '@vlreward/graph';
+import { fnv1a, mulberry32, zeros, type TensorData } from '@vlreward/graph';
 import { bf16ToFloat32, createSession, fromOrtTensor, InferenceSession, ort, toOrtTensor, type OrtTensor, type Session } from '@vlreward/graph/runtime';
 import { loadParam, type ArtifactManifest, type GraphKind, type TrainingArtifacts } from './build.js';
 import { IO } from './names.js';
@@ -351,18 +351,10 @@ export class TrainingSession {
 
 /** Bool mask with P(keep) = `keep`, from mulberry32 seeded by FNV-1a of `key`. */
 export function bernoulliMask(dims: readonly number[], keep: number, key: string): TensorData {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
-  let a = h;
+  const next = mulberry32(fnv1a(key));
   const n = dims.reduce((x, y) => x * y, 1);
   const data = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    data[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 < keep ? 1 : 0;
-  }
+  for (let i = 0; i < n; i++) data[i] = next() < keep ? 1 : 0;
   return { dtype: 'bool', dims: [...dims], data };
 }
 

@@ -5,6 +5,8 @@
 // (LoRA-style frozen base + trainable adapters, or full fine-tuning) without
 // the Qwen3-VL forward, and is the model the artifacts benchmark times.
 import {
+  fnv1a,
+  mulberry32,
   add,
   attention,
   causalPaddingMask,
@@ -51,16 +53,7 @@ export type ToyMode = 'lora' | 'full';
 
 /** Deterministic N(0, std²) initial values (mulberry32 + Box–Muller), keyed by seed and name. */
 export function seededNormal(dims: readonly number[], std: number, seed: number, name: string): TensorData {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  let a = h;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(fnv1a(name, 0x811c9dc5 ^ seed));
   const n = dims.reduce((x, y) => x * y, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = std * Math.sqrt(-2 * Math.log(Math.max(next(), 1e-12))) * Math.cos(2 * Math.PI * next());

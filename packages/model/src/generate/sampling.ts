@@ -2,7 +2,7 @@
 // generate applies its processors (generation/utils.py _get_logits_processor):
 // repetition penalty → temperature → top-k → top-p → softmax → multinomial;
 // greedy (temperature 0, or topK 1) is argmax after the repetition penalty.
-import { mulberry32 } from '../qwen3_vl/weights.js';
+import { mulberry32 } from '@vlreward/graph';
 
 export interface SamplingOptions {
   /** 0 (default) = greedy. */

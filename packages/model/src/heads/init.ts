@@ -1,5 +1,5 @@
 import type { TensorData } from '@vlreward/graph';
-import { mulberry32 } from '../qwen3_vl/weights.js';
+import { mulberry32 } from '@vlreward/graph';
 
 /** classifier.weight / classifier.bias as torch nn.Linear.reset_parameters draws them (U(±1/sqrt(in))). */
 export function initClassifierHead(hidden: number, numClasses: number, seed = 0): Map<string, TensorData> {

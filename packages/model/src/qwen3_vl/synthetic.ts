@@ -4,7 +4,7 @@
 import { tensorData } from '@vlreward/graph';
 import type { Qwen3VLConfig } from './config.js';
 import type { Qwen3VLBatch } from './host_inputs.js';
-import { mulberry32 } from './weights.js';
+import { mulberry32 } from '@vlreward/graph';
 
 export interface SyntheticBatchOptions {
   readonly batch?: number;

@@ -1,6 +1,7 @@
 // Hugging Face weight names of Qwen3VLForConditionalGeneration, as one
 // explicit table with a count assertion (nanoGPT from_pretrained style), and
 // loading from a safetensors folder (single file or sharded), cast to f32.
+import { mulberry32 } from '@vlreward/graph';
 import { castTensorData, openSafetensorsDir, type SafetensorsDir, type TensorData } from '@vlreward/graph';
 import type { Qwen3VLConfig } from './config.js';
 
@@ -170,17 +171,6 @@ export async function loadQwen3VLWeights(dir: string, config: Qwen3VLConfig, opt
   }
 }
 
-/** Deterministic PRNG (mulberry32) so random models are reproducible. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Random weights with the table's names and shapes (HF-like init: norms 1,
