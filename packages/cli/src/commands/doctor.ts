@@ -4,7 +4,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { cpus, freemem, totalmem } from 'node:os';
-import { createSession, listProviders, ort, type Provider } from '@vlreward/graph/runtime';
+import { createSession, listProviders, missingCudaLibraries, ort, type Provider } from '@vlreward/graph/runtime';
 import { Graph, add } from '@vlreward/graph';
 import { parseFlags, type Command } from '../command.js';
 
@@ -55,6 +55,37 @@ function ffmpegVersion(): string {
   }
 }
 
+export interface GpuDevice {
+  readonly index: number;
+  readonly name: string;
+  readonly memoryTotalMiB: number;
+  readonly memoryUsedMiB: number;
+  readonly driver: string;
+  readonly computeCapability: string;
+}
+
+/** NVIDIA GPUs as nvidia-smi lists them (ORT's Node binding reports no devices), or why none are listed. */
+export function nvidiaGpus(): { devices: GpuDevice[]; note: string } {
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-gpu=index,name,memory.total,memory.used,driver_version,compute_cap', '--format=csv,noheader,nounits'], {
+      encoding: 'utf8',
+      timeout: 15_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const devices = out
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [index, name, total, used, driver, cc] = l.split(',').map((x) => x.trim());
+        return { index: Number(index), name: name ?? '?', memoryTotalMiB: Number(total), memoryUsedMiB: Number(used), driver: driver ?? '?', computeCapability: cc ?? '?' };
+      });
+    return { devices, note: devices.length ? 'nvidia-smi' : 'nvidia-smi lists no GPU' };
+  } catch (e) {
+    return { devices: [], note: `no NVIDIA GPU seen (nvidia-smi: ${(e as Error).message.split('\n')[0]})` };
+  }
+}
+
 export async function doctorReport() {
   const c = cpus();
   return {
@@ -64,6 +95,9 @@ export async function doctorReport() {
     cpu: { model: c[0]?.model ?? 'unknown', cores: c.length },
     memory: { totalGiB: +(totalmem() / 2 ** 30).toFixed(1), freeGiB: +(freemem() / 2 ** 30).toFixed(1) },
     ffmpeg: ffmpegVersion(),
+    gpus: nvidiaGpus(),
+    /** Libraries the CUDA provider needs that the dynamic linker cannot find (empty when none, or no provider library). */
+    cudaMissingLibraries: listProviders().find((p) => p.name === 'cuda')?.available ? missingCudaLibraries() : [],
     providers: await checkProviders(),
   };
 }
@@ -73,8 +107,9 @@ export const doctor: Command = {
   summary: 'check versions, CPU/memory, ffmpeg and which ONNX Runtime providers load',
   help: `usage: vlreward doctor [--json]
 
-Prints Node and ONNX Runtime versions, CPU and memory, ffmpeg, and for each execution
-provider (cpu, cuda, webgpu) whether it is built in and whether a session loads and runs.
+Prints Node and ONNX Runtime versions, CPU and memory, ffmpeg, NVIDIA GPUs with their memory
+(nvidia-smi), CUDA libraries the provider cannot find, and for each execution provider
+(cpu, cuda, webgpu) whether it is built in and whether a session loads and runs.
   --json   one JSON object instead of text`,
   async run(argv) {
     const { values } = parseFlags(argv, { json: { type: 'boolean' } });
@@ -87,6 +122,11 @@ provider (cpu, cuda, webgpu) whether it is built in and whether a session loads 
       console.log(`cpu          ${r.cpu.cores} × ${r.cpu.model}`);
       console.log(`memory       ${r.memory.totalGiB} GiB total, ${r.memory.freeGiB} GiB free`);
       console.log(`ffmpeg       ${r.ffmpeg}`);
+      if (r.gpus.devices.length === 0) console.log(`gpus         ${r.gpus.note}`);
+      for (const g of r.gpus.devices) {
+        console.log(`gpu ${String(g.index).padEnd(8)} ${g.name}, ${(g.memoryTotalMiB / 1024).toFixed(1)} GiB (${(g.memoryUsedMiB / 1024).toFixed(1)} used), sm_${g.computeCapability.replace('.', '')}, driver ${g.driver}`);
+      }
+      if (r.cudaMissingLibraries.length) console.log(`cuda libs    not found on the library path: ${r.cudaMissingLibraries.join(', ')}`);
       console.log('providers');
       for (const p of r.providers) console.log(`  ${p.name.padEnd(7)} ${p.loads ? 'ok  ' : 'NO  '} ${p.note}${p.ms !== undefined ? ` (${p.ms} ms)` : ''}`);
     }
