@@ -11,6 +11,8 @@ import { analyzeCommand } from './analyze.js';
 import { datasetShowCommand, datasetSynthCommand } from './dataset.js';
 import { fixtureCheckCommand } from './fixture.js';
 import { processorEncodeCommand } from './processor.js';
+import { viewCommand } from './view.js';
+import { exportCommand } from './export.js';
 
 // The explicit list of sub-commands; each lives in its own file beside this one.
 export const COMMANDS: readonly Command[] = [
@@ -25,4 +27,6 @@ export const COMMANDS: readonly Command[] = [
   chatCommand,
   mergeCommand,
   demo,
+  viewCommand,
+  exportCommand,
 ];

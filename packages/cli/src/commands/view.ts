@@ -1,0 +1,37 @@
+// `vlreward view`: the reward viewer (packages/viewer): episodes, synced camera videos and
+// per-frame reward curves in the browser, with server or in-browser (onnxruntime-web) inference.
+import { startViewer } from '@vlreward/viewer';
+import { numberFlag, parseFlags, UsageError, type Command } from '../command.js';
+import { readSeedEnv } from '../env.js';
+
+export const viewCommand: Command = {
+  name: 'view',
+  summary: 'web page: episodes, camera videos in sync, reward curves; predictions on the server or in the browser',
+  help: `usage: vlreward view --root DATASET [--ckpt CKPT] [--port 8080] [--host 127.0.0.1]
+
+Starts a local web server and prints its URL. The page lists the episodes (task, length,
+label histogram), plays the camera videos of one in sync (transcoded to VP9/WebM by ffmpeg,
+cached), and plots ground-truth bins against the checkpoint's per-frame probabilities and
+expected reward; the cursor follows the video and clicking the plot seeks. "run in browser"
+exports the checkpoint (LoRA merged) and runs it in onnxruntime-web (WebGPU when the browser
+has it, else WASM), showing the backend and per-frame latency next to the server's.
+
+  --root DIR     LeRobot dataset (env LEROBOT_ROOT)
+  --ckpt DIR     reward checkpoint or CKPT_DIR (env CKPT_DIR); without it, no predictions
+  --port N       (default 8080; 0 = any free port)
+  --host H       (default 127.0.0.1)`,
+  async run(argv) {
+    const { values: v } = parseFlags(argv, { root: { type: 'string' }, ckpt: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } });
+    const root = v.root ?? process.env.LEROBOT_ROOT;
+    if (!root) throw new UsageError('--root DATASET is required (or LEROBOT_ROOT)');
+    const ckpt = v.ckpt ?? readSeedEnv(process.env, process.cwd(), { mode: false }).ckptDir;
+    const viewer = await startViewer({ root, ...(ckpt ? { ckpt } : {}), port: numberFlag('port', v.port, { integer: true, min: 0 }) ?? 8080, ...(v.host ? { host: v.host } : {}) });
+    console.log(`vlreward viewer: ${viewer.url}  (Ctrl-C to stop)`);
+    await new Promise<void>((done) => {
+      const stop = () => void viewer.close().then(done);
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    return 0;
+  },
+};
