@@ -84,6 +84,8 @@ export async function runTrainCase(spec: TrainCaseSpec): Promise<TrainCaseResult
   });
   weights.clear();
   const buildS = (performance.now() - t0) / 1000;
+  const say = (m: string) => process.stderr.write(`[gpu-check]   ${spec.size}.${spec.mode}: ${m}\n`);
+  say(`weights + artifacts built in ${buildS.toFixed(1)} s (rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB)`);
   const raw = syntheticQwen3VLBatch(config, { batch: spec.batch, images: spec.images, height: spec.height, width: spec.width, textTokens: spec.textTokens, numClasses: 3, seed: 7 });
   const prep = prepareQwen3VLInputs(config, raw, { labels: true, numClasses: 3 });
   const feeds: Record<string, TensorData> = {};
@@ -113,6 +115,7 @@ export async function runTrainCase(spec: TrainCaseSpec): Promise<TrainCaseResult
   losses.push(first.loss);
   gradNorms.push(first.gradNorm);
   const firstStepS = (performance.now() - t0) / 1000;
+  say(`session + first step ${firstStepS.toFixed(1)} s, loss ${first.loss.toFixed(4)}`);
   for (let i = 1; i < spec.warmup; i++) {
     const r = await s.step(feeds, lr);
     losses.push(r.loss);
