@@ -79,7 +79,11 @@ function rel(p: string): string {
   return p.replace(/^\.\//, '');
 }
 
-/** dist files with no source file behind them: left over from a deleted/renamed module. */
+/**
+ * tsc output with no source file behind it: left over from a deleted/renamed module. tsc
+ * output is recognised by its declaration file (declaration: true), so files other build
+ * steps write into dist/ (e.g. a bundled page script) are not taken for stale.
+ */
 function staleOutputs(dir: string): string[] {
   const src = join(dir, 'src');
   const dist = join(dir, 'dist');
@@ -89,15 +93,18 @@ function staleOutputs(dir: string): string[] {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (/\.(d\.ts|js)$/.test(e.name)) {
-        const base = relative(dist, p).replace(/\.(d\.ts|js)$/, '');
-        if (!['.ts', '.mts', '.tsx', '.js'].some((x) => existsSync(join(src, base + x)))) out.push(relative(dir, p));
+      else if (e.name.endsWith('.d.ts')) {
+        const base = relative(dist, p).replace(/\.d\.ts$/, '');
+        if (!['.ts', '.mts', '.tsx'].some((x) => existsSync(join(src, base + x)))) out.push(relative(dir, p));
       }
     }
   };
   walk(dist);
   return out;
 }
+
+/** Build tools that a runtime `dependencies` entry rarely needs: reported as notes (each package decides). */
+const BUILD_TOOLS: readonly string[] = ['esbuild', 'typescript', 'vite', 'rollup', 'webpack', '@swc/core'];
 
 /** attw's "esm-only" profile: the packages are ESM-only, so CommonJS-side resolutions are not expected to work. */
 const ATTW_IGNORED_RESOLUTIONS: readonly string[] = ['node10', 'node16-cjs'];
@@ -136,6 +143,7 @@ export async function checkPackage(dir: string, o: CheckOptions = {}): Promise<P
   }
   for (const dep of Object.keys({ ...m.dependencies, ...m.peerDependencies, ...m.optionalDependencies }))
     if (isTestOnly(dep)) fail(`dependency "${dep}" is test/build-only; move it to devDependencies so installing ${m.name} does not pull it`);
+    else if (BUILD_TOOLS.includes(dep)) notes.push(`dependency "${dep}" is a build tool: every install of ${m.name} pulls it; devDependencies unless it runs at run time`);
   const licenseFile = o.licenseFile ?? join(repoRoot(), 'LICENSE');
   const pkgLicense = join(dir, 'LICENSE');
   if (!existsSync(pkgLicense)) fail(`no LICENSE file (npm ships LICENSE from the package folder only; copy ${licenseFile})`);
@@ -187,7 +195,6 @@ export async function checkPackage(dir: string, o: CheckOptions = {}): Promise<P
   if (JSON.stringify(pm.exports ?? null).includes(SOURCE_CONDITION)) fail(`packed exports still carry the "${SOURCE_CONDITION}" condition (its targets are not published)`);
   for (const [kind, deps] of Object.entries({ dependencies: pm.dependencies, peerDependencies: pm.peerDependencies, optionalDependencies: pm.optionalDependencies }))
     for (const [dep, spec] of Object.entries(deps ?? {})) if (spec.startsWith('workspace:')) fail(`packed ${kind}.${dep} is still "${spec}" (pack with pnpm so workspace: ranges become versions)`);
-  if (pm.devDependencies && Object.keys(pm.devDependencies).length > 0) notes.push(`devDependencies in the packed manifest are ignored by installs`);
 
   // publint on the packed files.
   const buf = readFileSync(tarball);
