@@ -49,7 +49,7 @@ main{display:grid;grid-template-columns:330px 1fr;gap:12px;padding:12px}
 <div class="panel"><div id="title"></div><div id="videos"></div>
 <div id="controls"><button id="play">▶ play</button><button id="browser">run in browser</button><span id="time"></span></div></div>
 <div class="panel" style="margin-top:12px">
-<div class="legend"><span style="color:#888">■ ground-truth bin</span><span style="color:#d9480f">● server expected reward</span><span style="color:#2b8a3e">◆ browser expected reward</span><span style="color:#5b8def">▒ p(bin) server</span></div>
+<div class="legend"><span style="color:#888">■ ground-truth bin</span><span style="color:#d9480f">● server expected reward</span><span style="color:#2b8a3e">◆ browser expected reward</span><span style="color:#5b8def">▒ server p(highest bin)</span></div>
 <svg id="plot" viewBox="0 0 1000 260" preserveAspectRatio="none"></svg>
 <div id="stats"></div></div>
 </section></main>

@@ -4,7 +4,7 @@
 // model. Only fixed routes exist: nothing is served by a path taken from the request,
 // and any `..` segment is refused with 403 before routing.
 
-import { createReadStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -103,8 +103,10 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
             rows.push({ frame: s.frameIndex, timestamp: s.timestamp, label: s.label, predicted: -1, expected: NaN, probs: [] });
             continue;
           }
+          const batch = model.processor.encode([s]);
+          // latency of the model run (host input prep + ORT), like the browser's figure; not the processor
           const t0 = performance.now();
-          const r = await model.session.evaluate(model.processor.encode([s]));
+          const r = await model.session.evaluate(batch);
           ms += performance.now() - t0;
           const p = predictionFromLogits(r.logits, model.numClasses)[0]!;
           rows.push({ frame: s.frameIndex, timestamp: s.timestamp, label: s.label, predicted: p.predicted, expected: p.expectedReward, probs: [...p.probs] });
@@ -250,6 +252,9 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
     async close() {
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
+      // let running ffmpeg transcodes finish (their files are renamed into the cache)
+      await Promise.allSettled([...transcodes.values()]);
+      await exported?.catch(() => undefined);
       await model?.dispose();
     },
   };
@@ -267,10 +272,12 @@ function transcode(src: string, from: number, duration: number, out: string): Pr
     p.on('error', (e) => fail(new Error(`ffmpeg: ${e.message} (is ffmpeg installed?)`)));
     p.on('close', (code) => {
       if (code !== 0) return fail(new Error(`ffmpeg transcoding ${src} to VP9 failed (exit ${code}): ${err.trim().slice(-400)}`));
-      import('node:fs').then((fs) => {
-        fs.renameSync(tmp, out);
+      try {
+        renameSync(tmp, out);
         ok(out);
-      }, fail);
+      } catch (e) {
+        fail(e as Error);
+      }
     });
   });
 }

@@ -78,7 +78,7 @@ function drawPlot(): void {
   for (const v of [0, 0.5, 1]) el('text', { x: 4, y: yOf(v) + 4, 'font-size': 11, fill: '#666' }).textContent = v.toFixed(1);
   const C = info.numClasses ?? 1;
   const rows = state.server;
-  // p(bin) as stacked translucent bars behind the lines.
+  // p(highest bin) as translucent bars behind the lines.
   rows.forEach((r, i) => {
     if (!r.probs.length) return;
     const w = (W - 2 * PAD) / Math.max(1, rows.length);
@@ -100,7 +100,8 @@ function drawPlot(): void {
 }
 
 function frameAt(t: number): number {
-  return Math.max(0, Math.min(state.frames - 1, Math.round(t * info.fps)));
+  // frame i is shown during [i/fps, (i+1)/fps)
+  return Math.max(0, Math.min(state.frames - 1, Math.floor(t * info.fps + 1e-3)));
 }
 
 function updateCursor(): void {
