@@ -1,6 +1,6 @@
 // The viewer's HTTP server: page + bundled script, onnxruntime-web's wasm files, the
 // dataset's episodes / per-frame curves / processed model inputs as JSON, camera videos
-// transcoded to VP9/WebM (Debian's chromium has no H.264, see README), and the exported
+// transcoded to VP9/WebM (one clip per episode, plays in any build; see README), and the exported
 // model. Only fixed routes exist: nothing is served by a path taken from the request,
 // and any `..` segment is refused with 403 before routing.
 

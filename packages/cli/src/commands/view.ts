@@ -1,5 +1,7 @@
 // `vlreward view`: the reward viewer (packages/viewer): episodes, synced camera videos and
 // per-frame reward curves in the browser, with server or in-browser (onnxruntime-web) inference.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { startViewer } from '@vlreward/viewer';
 import { numberFlag, parseFlags, UsageError, type Command } from '../command.js';
 import { readSeedEnv } from '../env.js';
@@ -16,15 +18,19 @@ expected reward; the cursor follows the video and clicking the plot seeks. "run 
 exports the checkpoint (LoRA merged) and runs it in onnxruntime-web (WebGPU when the browser
 has it, else WASM), showing the backend and per-frame latency next to the server's.
 
-  --root DIR     LeRobot dataset (env LEROBOT_ROOT)
-  --ckpt DIR     reward checkpoint or CKPT_DIR (env CKPT_DIR); without it, no predictions
+  --root DIR     LeRobot dataset (env LEROBOT_ROOT; default ./vlreward-demo/dataset when vlreward demo wrote it)
+  --ckpt DIR     reward checkpoint or CKPT_DIR (env CKPT_DIR; default ./vlreward-demo/checkpoints with the demo
+                 dataset); without it, no predictions
   --port N       (default 8080; 0 = any free port)
   --host H       (default 127.0.0.1)`,
   async run(argv) {
     const { values: v } = parseFlags(argv, { root: { type: 'string' }, ckpt: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } });
-    const root = v.root ?? process.env.LEROBOT_ROOT;
-    if (!root) throw new UsageError('--root DATASET is required (or LEROBOT_ROOT)');
-    const ckpt = v.ckpt ?? readSeedEnv(process.env, process.cwd(), { mode: false }).ckptDir;
+    // Out of the box: the embedded default that `vlreward demo` wrote in ./vlreward-demo.
+    const demo = resolve('vlreward-demo');
+    const useDemo = !v.root && !process.env.LEROBOT_ROOT && existsSync(join(demo, 'dataset'));
+    const root = v.root ?? process.env.LEROBOT_ROOT ?? (useDemo ? join(demo, 'dataset') : undefined);
+    if (!root) throw new UsageError('--root DATASET is required (or LEROBOT_ROOT; or run `vlreward demo` first, then `vlreward view` uses ./vlreward-demo)');
+    const ckpt = v.ckpt ?? readSeedEnv(process.env, process.cwd(), { mode: false }).ckptDir ?? (useDemo && existsSync(join(demo, 'checkpoints')) ? join(demo, 'checkpoints') : undefined);
     const viewer = await startViewer({ root, ...(ckpt ? { ckpt } : {}), port: numberFlag('port', v.port, { integer: true, min: 0 }) ?? 8080, ...(v.host ? { host: v.host } : {}) });
     console.log(`vlreward viewer: ${viewer.url}  (Ctrl-C to stop)`);
     await new Promise<void>((done) => {
