@@ -1,3 +1,3 @@
-// Build step: bundle the page script (src/page/main.ts + onnxruntime-web) into dist/page/app.js.
-import { build } from 'esbuild';
-await build({ entryPoints: ['src/page/main.ts'], outfile: 'dist/page/app.js', bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, logLevel: 'warning' });
+// Build step (after tsc): bundle the page script into dist/page/app.js, served by the viewer.
+import { bundlePage } from '../dist/page_assets.js';
+await bundlePage(new URL('../dist/page/app.js', import.meta.url).pathname);

@@ -10,14 +10,54 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 let bundle: Promise<string> | null = null;
 
+/**
+ * The page imports @vlreward/processor and @vlreward/model (the same processor and input
+ * preparation as the server); their Node-only parts (file loading, onnxruntime-node, sharp)
+ * are never called in the page, so those modules are replaced by stubs that throw if called.
+ */
+const NODE_ONLY = /^(node:.*|sharp|onnxruntime-node|fs|path|os|crypto|url|module|worker_threads|child_process)$/;
+const nodeStub = {
+  name: 'node-only-stub',
+  setup(b: { onResolve: Function; onLoad: Function }) {
+    b.onResolve({ filter: NODE_ONLY }, (a: { path: string }) => ({ path: a.path, namespace: 'node-only' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-only' }, (a: { path: string }) => ({
+      loader: 'js',
+      contents: `const name = ${JSON.stringify(a.path)}; const fn = (k) => function () { if (name === 'node:os' && k === 'endianness') return 'LE'; throw new Error(name + '.' + String(k) + ' is not available in the browser'); }; module.exports = new Proxy({}, { get: (t, k) => (k === '__esModule' ? false : fn(k)) });`,
+    }));
+  },
+};
+
+/** Bundles src/page/main.ts (+ onnxruntime-web, processor, transformers.js tokenizer) with esbuild; writes `outfile` when given. */
+export async function bundlePage(outfile?: string): Promise<string> {
+  const esbuild = await import('esbuild');
+  const srcEntry = join(here, '..', 'src', 'page', 'main.ts');
+  const entry = existsSync(srcEntry) ? srcEntry : join(here, 'page', 'main.ts');
+  const r = await esbuild.build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    conditions: ['@vlreward/source'],
+    plugins: [nodeStub as never],
+    write: false,
+    minify: true,
+    logLevel: 'silent',
+  });
+  const text = r.outputFiles[0]!.text;
+  if (outfile) {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(dirname(outfile), { recursive: true });
+    writeFileSync(outfile, text);
+  }
+  return text;
+}
+
 export function pageBundle(): Promise<string> {
   bundle ??= (async () => {
     const built = join(here, 'page', 'app.js');
     if (existsSync(built)) return readFileSync(built, 'utf8');
-    const entry = join(here, 'page', 'main.ts');
-    const esbuild = await import('esbuild');
-    const r = await esbuild.build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, minify: true, logLevel: 'silent' });
-    return r.outputFiles[0]!.text;
+    return bundlePage();
   })();
   return bundle;
 }

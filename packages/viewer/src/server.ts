@@ -4,7 +4,7 @@
 // model. Only fixed routes exist: nothing is served by a path taken from the request,
 // and any `..` segment is refused with 403 before routing.
 
-import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -219,6 +219,29 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
       const s = await d.get(i);
       const feeds = prepareQwen3VLInputs(model.session.config, model.processor.encode([s])).feeds;
       json(res, 200, { frame: s.frameIndex, feeds: Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, tensorJson(t)])) });
+    } else if (path === '/api/processor') {
+      // what the browser needs to build the same Qwen3VLProcessor (tokenizer, chat template,
+      // image config) and the model config for prepareQwen3VLInputs
+      if (!model) throw new HttpError(404, 'no checkpoint: start the viewer with --ckpt');
+      const dir = model.processor.modelDir;
+      const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : null);
+      let template = read('chat_template.jinja');
+      if (template === null) {
+        const ct = read('chat_template.json');
+        template = ct ? ((JSON.parse(ct) as { chat_template?: string }).chat_template ?? null) : null;
+      }
+      const tokCfg = JSON.parse(read('tokenizer_config.json') ?? '{}') as Record<string, unknown>;
+      template ??= typeof tokCfg.chat_template === 'string' ? tokCfg.chat_template : null;
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(`{"source":${JSON.stringify(dir)},"tokenizer":${read('tokenizer.json')},"tokenizerConfig":${JSON.stringify(tokCfg)},"preprocessor":${read('preprocessor_config.json')},"template":${JSON.stringify(template)},"imageOptions":${JSON.stringify(model.imageOptions)},"config":${JSON.stringify(model.session.config)}}`);
+    } else if ((m = /^\/api\/episode\/(-?\d+)\/frames\/(\d+)$/.exec(path))) {
+      // the raw sample (camera frames as HWC RGB, task text): the browser runs the processor itself
+      const ep = Number(m[1]);
+      const i = Number(m[2]);
+      const d = await episodeDs(ep);
+      if (i >= d.length) throw new HttpError(404, `episode ${ep} has ${d.length} frames; no frame ${i}`);
+      const s = await d.get(i);
+      json(res, 200, { frame: s.frameIndex, text: s.text, label: s.label, images: s.images.map((im) => ({ width: im.width, height: im.height, b64: Buffer.from(im.data.buffer, im.data.byteOffset, im.data.byteLength).toString('base64') })) });
     } else if (path === '/model/model.onnx' || path === '/model/model.onnx.data') {
       const r = await exportModel();
       const p = path.endsWith('.data') ? r.dataPath : r.modelPath;

@@ -12,7 +12,10 @@ import { hasProcessor, makeFixture } from './fixture.js';
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.log(`viewer browser e2e skipped: ${CHROMIUM} is missing (apt-get install -y chromium; .ci/run installs it)`);
-/** In-browser (onnxruntime-web WASM) vs server (onnxruntime-node CPU) class probabilities: same fp32 graph, different kernels. */
+/**
+ * In-browser (processor + onnxruntime-web WASM on the exported, LoRA-merged graph) vs server
+ * (processor + onnxruntime-node CPU, LoRA unmerged) class probabilities: same inputs, fp32, different kernels.
+ */
 const PROB_TOLERANCE = 1e-4;
 
 function rawGet(url: string, path: string): Promise<{ status: number; body: string }> {
@@ -123,14 +126,14 @@ describe.skipIf(!hasProcessor)('reward viewer', () => {
       await page.waitForFunction(() => (window as any).__viewer.browserDone === true || (window as any).__viewer.errors.length > 0, null, { timeout: 90_000 });
       const st = await page.evaluate(() => {
         const s = (window as any).__viewer;
-        return { errors: s.errors, backend: s.browserBackend, n: s.browser.length, diff: s.maxAbsDiff, ms: s.browserMsPerFrame, serverMs: s.serverMsPerFrame };
+        return { errors: s.errors, backend: s.browserBackend, n: s.browser.length, diff: s.maxAbsDiff, ms: s.browserMsPerFrame, procMs: s.processorMsPerFrame, serverMs: s.serverMsPerFrame };
       });
       expect(st.errors).toEqual([]);
       expect(st.n).toBe(frames);
       expect(st.backend).toBe('wasm');
       expect(st.diff).toBeLessThan(PROB_TOLERANCE);
       expect(await page.locator('#plot path.pt-browser').count()).toBe(frames);
-      console.log(`viewer e2e: ${frames} frames; server onnxruntime-node ${st.serverMs.toFixed(1)} ms/frame, browser onnxruntime-web ${st.backend} ${st.ms.toFixed(1)} ms/frame, max |Δp| ${st.diff.toExponential(2)}`);
+      console.log(`viewer e2e: ${frames} frames; server onnxruntime-node ${st.serverMs.toFixed(1)} ms/frame, browser processor ${st.procMs.toFixed(1)} ms/frame + onnxruntime-web ${st.backend} ${st.ms.toFixed(1)} ms/frame, max |Δp| ${st.diff.toExponential(2)}`);
       await page.mouse.click(box.x + box.width * 0.5, box.y + box.height / 2);
       const shot = await page.screenshot({ fullPage: true });
       const out = process.env.VLREWARD_VIEWER_SCREENSHOT ?? join(tmp, 'viewer.png');

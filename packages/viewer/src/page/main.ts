@@ -2,6 +2,8 @@
 // played in sync, the per-frame reward curve with a cursor tied to video time (click to
 // seek), and in-browser inference of the exported model with onnxruntime-web.
 import * as ort from 'onnxruntime-web';
+import type { TensorData } from '@vlreward/graph';
+import { browserProcessor, type BrowserProcessor, type ProcessorFiles } from './processor.js';
 
 interface Info { root: string; fps: number; cameras: string[]; numClasses: number | null; checkpoint: string | null; modelClasses: number | null; predictions: boolean; serverBackend: string | null; problems: string[] }
 interface Row { frame: number; timestamp: number; label: number | null; predicted: number; expected: number; probs: number[] }
@@ -16,6 +18,8 @@ const state = {
   browser: [] as { frame: number; probs: number[]; expected: number; ms: number }[],
   browserBackend: '',
   browserMsPerFrame: 0,
+  /** mean per-frame time of the in-browser processor (tokenize + resize/patchify + host inputs) */
+  processorMsPerFrame: 0,
   maxAbsDiff: NaN,
   errors: [] as string[],
   ready: false,
@@ -160,12 +164,26 @@ async function openEpisode(ep: number): Promise<void> {
 
 function stats(): void {
   const s = [`<b>server</b>: ${info.serverBackend ?? 'no checkpoint'}${info.predictions ? ` · ${state.serverMsPerFrame.toFixed(1)} ms/frame` : ''}`];
-  if (state.browser.length) s.push(`<b>browser</b>: onnxruntime-web (${state.browserBackend}) · ${state.browserMsPerFrame.toFixed(1)} ms/frame · max |Δp| vs server ${state.maxAbsDiff.toExponential(2)}`);
+  if (state.browser.length) s.push(`<b>browser</b>: processor ${state.processorMsPerFrame.toFixed(1)} ms + onnxruntime-web (${state.browserBackend}) ${state.browserMsPerFrame.toFixed(1)} ms/frame · max |Δp| vs server ${state.maxAbsDiff.toExponential(2)}`);
   s.push(`${state.frames} frames · accuracy ${state.server.length && info.predictions ? (state.server.filter((r) => r.label === r.predicted).length / state.server.length).toFixed(3) : '-'}`);
   $('stats').innerHTML = s.join(' &nbsp;|&nbsp; ');
 }
 
-function toTensor(t: TensorJson): ort.Tensor {
+function ortTensor(t: TensorData): ort.Tensor {
+  switch (t.dtype) {
+    case 'float32': case 'int64': case 'int32': case 'bool':
+      return new ort.Tensor(t.dtype, t.data as never, [...t.dims]);
+    default: throw new Error(`feed of dtype ${t.dtype} is not supported in the browser`);
+  }
+}
+
+function fromB64(b64: string): Uint8Array {
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+let processor: Promise<BrowserProcessor> | null = null;
+
+export function toTensor(t: TensorJson): ort.Tensor {
   const bin = Uint8Array.from(atob(t.b64), (c) => c.charCodeAt(0));
   const buf = bin.buffer;
   switch (t.dtype) {
@@ -210,13 +228,19 @@ async function runInBrowser(): Promise<void> {
     state.browserBackend = backend;
     state.browser = [];
     const ep = state.episode;
+    processor ??= api<ProcessorFiles>('/api/processor').then(browserProcessor);
+    const proc = await processor;
+    let procMs = 0;
     for (let i = 0; i < state.frames; i++) {
-      const f = await api<{ frame: number; feeds: Record<string, TensorJson> }>(`/api/episode/${ep}/feeds/${i}`);
+      const f = await api<{ frame: number; text: string; images: { width: number; height: number; b64: string }[] }>(`/api/episode/${ep}/frames/${i}`);
+      const tp = performance.now();
+      const host = proc.feeds(f.images.map((im) => ({ width: im.width, height: im.height, channels: 3 as const, data: fromB64(im.b64) })), f.text);
+      procMs += performance.now() - tp;
       const feeds: Record<string, ort.Tensor> = {};
       for (const name of s.inputNames) {
-        const t = f.feeds[name];
-        if (!t) throw new Error(`the exported model needs input '${name}' that the server did not send`);
-        feeds[name] = toTensor(t);
+        const t = host[name];
+        if (!t) throw new Error(`the exported model needs input '${name}' that prepareQwen3VLInputs did not produce`);
+        feeds[name] = ortTensor(t);
       }
       const t0 = performance.now();
       const out = await s.run(feeds, ['logits']);
@@ -227,6 +251,7 @@ async function runInBrowser(): Promise<void> {
       btn.textContent = `browser: ${i + 1}/${state.frames}`;
     }
     state.browserMsPerFrame = state.browser.reduce((a, b) => a + b.ms, 0) / Math.max(1, state.browser.length);
+    state.processorMsPerFrame = procMs / Math.max(1, state.browser.length);
     state.maxAbsDiff = Math.max(0, ...state.browser.flatMap((b, i) => b.probs.map((p, c) => Math.abs(p - (state.server[i]?.probs[c] ?? NaN)))));
     state.browserDone = true;
     drawPlot();
