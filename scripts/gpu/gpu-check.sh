@@ -153,7 +153,7 @@ run)
       IFS=, read -ra modes <<<"$hf"
       for m in "${modes[@]}"; do
         say "hf_baseline.py --mode $m"
-        (cd "$run_dir" && timeout "${VLR_HF_TIMEOUT:-240}" python3 hf_baseline.py --mode "$m" --config "$run_dir/qwen3-vl-2b-instruct.config.json" --text-tokens 64 --out "$results/hf-$m.json" >/dev/null) || say "hf_baseline.py --mode $m failed (exit $?)"
+        (cd "$run_dir" && timeout "${VLR_HF_TIMEOUT:-200}" python3 hf_baseline.py --mode "$m" --config "$run_dir/qwen3-vl-2b-instruct.config.json" --text-tokens 64 --out "$results/hf-$m.json" >/dev/null) || say "hf_baseline.py --mode $m failed (exit $?)"
       done
     else say "python3 with torch + transformers + peft not found: PyTorch baseline skipped"; fi
   fi

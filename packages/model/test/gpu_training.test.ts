@@ -19,8 +19,8 @@ const dev = () => {
   expect(probe.device, probe.reason).not.toBeNull();
   return { provider: probe.device!.provider, ...(probe.device!.deviceId !== undefined ? { deviceId: probe.device!.deviceId } : {}) };
 };
-// The CPU provider (VLREWARD_GPU_DEVICE=cpu dry run) has no 16-bit MatMul kernels: fp32 there.
-const mixed = probe.device?.provider === 'webgpu' ? 'fp16' : probe.device?.provider === 'cpu' ? 'fp32' : 'bf16';
+// The CPU provider (VLREWARD_GPU_DEVICE=cpu dry run) has fp16 but no bf16 Gemm kernels: fp16 there.
+const mixed = probe.device?.provider === 'cuda' ? 'bf16' : 'fp16';
 
 describe.runIf(run)(`training on the GPU (${probe.label})`, () => {
   it.runIf(hasFixture && existsSync(join(FIXTURE_DIR, 'head.safetensors')))(
@@ -44,13 +44,19 @@ describe.runIf(run)(`training on the GPU (${probe.label})`, () => {
   }, 600_000);
 
   for (const mode of ['lora', 'full'] as const) {
-    it(`a ${mode} fused step (fwd + bwd + clip + AdamW) on the tiny config in ${mixed}`, async () => {
+    it(`a ${mode} fused step (fwd + bwd + clip + AdamW) on the tiny config in ${mixed}; first loss as on CPU fp32`, async () => {
       const d = dev();
-      const r = await runTrainCase({ size: 'tiny', mode, ...d, precision: mixed, batch: 2, images: 3, height: 64, width: 64, textTokens: 16, steps: 2, warmup: 1 });
+      const shape = { size: 'tiny', mode, batch: 2, images: 3, height: 64, width: 64, textTokens: 16 } as const;
+      const r = await runTrainCase({ ...shape, ...d, precision: mixed, steps: 2, warmup: 1 });
+      const ref = await runTrainCase({ ...shape, provider: 'cpu', precision: 'fp32', steps: 1, warmup: 1 });
       expect(r.losses.every(Number.isFinite)).toBe(true);
-      expect(r.gradNorms.every((g) => Number.isFinite(g) && g > 0)).toBe(true);
-      // Same batch, lr 1e-5: the first loss is the untrained model's, ≈ ln(3) for a 3-class head near zero.
-      expect(Math.abs(r.losses[0]! - Math.log(3))).toBeLessThan(0.5);
+      // fp16 may skip early steps (loss-scale overflow, grad norm inf); other precisions never skip.
+      if (mixed !== 'fp16') expect(r.skipped.some(Boolean)).toBe(false);
+      r.gradNorms.forEach((g, i) => {
+        if (!r.skipped[i]) expect(Number.isFinite(g) && g > 0, `step ${i} grad norm ${g}`).toBe(true);
+      });
+      // Same weights and batch: the untrained loss agrees with CPU fp32 within the stated loss tolerance.
+      expect(Math.abs(r.losses[0]! - ref.losses[0]!)).toBeLessThanOrEqual(TOLERANCE[mixed].loss * Math.max(1, Math.abs(ref.losses[0]!)));
       if (d.provider !== 'cpu') expect(r.transfer.hostToDeviceBytes).toBeGreaterThan(0);
     }, 600_000);
   }

@@ -58,6 +58,8 @@ export interface TrainCaseResult {
   readonly achievedTflops: number;
   readonly losses: number[];
   readonly gradNorms: number[];
+  /** Per step: fp16 loss-scale overflow skipped the update (its grad norm is inf/NaN). */
+  readonly skipped: boolean[];
   readonly transfer: StepTransfer;
   readonly peakRssMiB: number;
 }
@@ -110,16 +112,19 @@ export async function runTrainCase(spec: TrainCaseSpec): Promise<TrainCaseResult
   });
   const losses: number[] = [];
   const gradNorms: number[] = [];
+  const skipped: boolean[] = [];
   const lr = 1e-5;
   const first = await s.step(feeds, lr);
   losses.push(first.loss);
   gradNorms.push(first.gradNorm);
+  skipped.push(first.skipped);
   const firstStepS = (performance.now() - t0) / 1000;
   say(`session + first step ${firstStepS.toFixed(1)} s, loss ${first.loss.toFixed(4)}`);
   for (let i = 1; i < spec.warmup; i++) {
     const r = await s.step(feeds, lr);
     losses.push(r.loss);
     gradNorms.push(r.gradNorm);
+    skipped.push(r.skipped);
   }
   const all: number[] = [];
   for (let i = 0; i < spec.steps; i++) {
@@ -128,6 +133,7 @@ export async function runTrainCase(spec: TrainCaseSpec): Promise<TrainCaseResult
     all.push((performance.now() - a) / 1000);
     losses.push(r.loss);
     gradNorms.push(r.gradNorm);
+    skipped.push(r.skipped);
   }
   await s.dispose();
   for (const [i, l] of losses.entries()) if (!Number.isFinite(l)) throw new Error(`step ${i}: loss is ${l} (non-finite) on ${spec.provider} ${spec.precision}`);
@@ -149,6 +155,7 @@ export async function runTrainCase(spec: TrainCaseSpec): Promise<TrainCaseResult
     achievedTflops: round(flopsPerStep / mean / 1e12, 3),
     losses: losses.map((x) => round(x, 6)),
     gradNorms: gradNorms.map((x) => round(x, 6)),
+    skipped,
     transfer: stepTransfer(art.manifest, feeds, spec.provider),
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   };
