@@ -15,8 +15,9 @@ Starts a local web server and prints its URL. The page lists the episodes (task,
 label histogram), plays the camera videos of one in sync (transcoded to VP9/WebM by ffmpeg,
 cached), and plots ground-truth bins against the checkpoint's per-frame probabilities and
 expected reward; the cursor follows the video and clicking the plot seeks. "run in browser"
-exports the checkpoint (LoRA merged) and runs it in onnxruntime-web (WebGPU when the browser
-has it, else WASM), showing the backend and per-frame latency next to the server's.
+runs the processor in the page and the exported checkpoint (LoRA merged) in onnxruntime-web
+(WebGPU when the browser has it, else WASM), showing the backend and per-frame latency next
+to the server's (onnxruntime-node).
 
   --root DIR     LeRobot dataset (env LEROBOT_ROOT; default ./vlreward-demo/dataset when vlreward demo wrote it)
   --ckpt DIR     reward checkpoint or CKPT_DIR (env CKPT_DIR; default ./vlreward-demo/checkpoints with the demo
