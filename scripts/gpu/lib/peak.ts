@@ -12,6 +12,8 @@ export interface PeakResult {
   readonly bestS: number;
   readonly tflops: number;
   readonly runs: number[];
+  /** Why strict GPU placement failed (then some node ran on the CPU), or null. */
+  readonly cpuFallback: string | null;
 }
 
 export async function matmulPeak(o: { provider: Provider; deviceId?: number; dtype: 'float32' | 'bfloat16' | 'float16'; n: number; chain: number; reps?: number; threads?: number }): Promise<PeakResult> {
@@ -22,12 +24,20 @@ export async function matmulPeak(o: { provider: Provider; deviceId?: number; dty
   let x = a;
   for (let i = 0; i < o.chain; i++) x = matmul(x, b);
   g.output(reduceSum(cast(x, 'float32'), [0, 1], false), 'y');
-  const sess = await createSession(g, {
+  const base = {
     provider: o.provider,
     ...(o.deviceId !== undefined ? { deviceId: o.deviceId } : {}),
     ...(o.threads ? { intraOpThreads: o.threads } : {}),
-    disableCpuFallback: o.provider !== 'cpu',
-  });
+  };
+  // Strict placement first (every node on the GPU); if ORT puts some node on the CPU, measure anyway and say so.
+  let cpuFallback: string | null = null;
+  let sess;
+  try {
+    sess = await createSession(g, { ...base, disableCpuFallback: o.provider !== 'cpu' });
+  } catch (e) {
+    cpuFallback = (e as Error).message.split('\n')[0]!;
+    sess = await createSession(g, base);
+  }
   // Entries 1/n keep every product at 1/n (no overflow in 16-bit types).
   const feeds = { s: { dtype: 'float32' as const, dims: [1, 1], data: Float32Array.of(1 / o.n) } };
   await sess.run(feeds);
@@ -39,5 +49,5 @@ export async function matmulPeak(o: { provider: Provider; deviceId?: number; dty
   }
   await sess.dispose();
   const best = Math.min(...runs);
-  return { dtype: o.dtype, n: o.n, chain: o.chain, bestS: best, tflops: (o.chain * 2 * o.n ** 3) / best / 1e12, runs };
+  return { dtype: o.dtype, n: o.n, chain: o.chain, bestS: best, tflops: (o.chain * 2 * o.n ** 3) / best / 1e12, runs, cpuFallback };
 }
