@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 // The reward viewer end to end: server routes and bad input (always), and the page in a real
 // headless Chromium driven by playwright-core (when /usr/bin/chromium exists; .ci/run installs it).
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -148,6 +150,12 @@ describe.skipIf(!hasProcessor)('reward viewer', () => {
       if (nocam) {
         await page.goto(nocam.viewer.url);
         await page.waitForFunction(() => /cam_high/.test(document.getElementById('error')?.textContent ?? ''), null, { timeout: 20_000 });
+      }
+      // checkpoint with another class count → message on the page
+      const classes = others.find((o) => o.dir.includes('classes'));
+      if (classes) {
+        await page.goto(classes.viewer.url);
+        await page.waitForFunction(() => /has 3 classes but dataset .* has 5 reward bins/.test(document.getElementById('error')?.textContent ?? ''), null, { timeout: 20_000 });
       }
       expect(consoleErrors.filter((e) => !/404|409|Failed to load resource/.test(e))).toEqual([]);
     } finally {

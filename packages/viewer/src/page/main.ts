@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 // The viewer page (bundled by esbuild; no framework): episode list, three camera videos
 // played in sync, the per-frame reward curve with a cursor tied to video time (click to
 // seek), and in-browser inference of the exported model with onnxruntime-web.
