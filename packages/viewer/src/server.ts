@@ -146,6 +146,7 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
     return p;
   };
 
+  let episodesList: Promise<{ episode: number; task: string; length: number; histogram: number[] | null }[]> | null = null;
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
     res.end(JSON.stringify(body));
@@ -199,13 +200,18 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
         problems,
       });
     } else if (path === '/api/episodes') {
-      const list = [];
-      for (const e of meta.episodes) {
-        let histogram: number[] | null = null;
-        if (dataset) histogram = (await episodeDs(e.episodeIndex)).labelHistogram();
-        list.push({ episode: e.episodeIndex, task: e.tasks.join(' | '), length: e.length, histogram });
-      }
-      json(res, 200, list);
+      // computed once (one labels-only view per episode; no video is decoded)
+      episodesList ??= (async () => {
+        const list = [];
+        for (const e of meta.episodes) {
+          let histogram: number[] | null = null;
+          if (dataset) histogram = (await episodeDs(e.episodeIndex)).labelHistogram();
+          list.push({ episode: e.episodeIndex, task: e.tasks.join(' | '), length: e.length, histogram });
+        }
+        return list;
+      })();
+      episodesList.catch(() => (episodesList = null));
+      json(res, 200, await episodesList);
     } else if ((m = /^\/api\/episode\/(-?\d+)\/curve$/.exec(path))) {
       const ep = Number(m[1]);
       const c = await serverCurve(ep);
