@@ -227,7 +227,8 @@ export function merge(results: string, hfFiles: readonly string[]): unknown {
           : 'hf_baseline runs the 2B shape only',
     };
   });
-  const summary = { date: new Date().toISOString(), host: host(), matmulPeakTflops: peak, sideBySide, parts, hfBaseline: hf };
+  // The device's own host facts are in parts.load.host; this is where the merge ran (maybe another machine).
+  const summary = { date: new Date().toISOString(), mergedOn: host(), matmulPeakTflops: peak, sideBySide, parts, hfBaseline: hf };
   writeJson(results, 'gpu-summary.json', summary);
   return summary;
 }
