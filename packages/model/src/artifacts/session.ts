@@ -4,7 +4,7 @@
 // previous step's outputs straight back in (no host round trip, no
 // conversion), and only loss / grad norm / logits are read back.
 import { fnv1a, mulberry32, zeros, type TensorData } from '@vlreward/graph';
-import { bf16ToFloat32, createSession, fromOrtTensor, InferenceSession, ort, toOrtTensor, type OrtTensor, type Session } from '@vlreward/graph/runtime';
+import { bf16ToFloat32, createSession, parseDevice, fromOrtTensor, InferenceSession, ort, toOrtTensor, type OrtTensor, type Session } from '@vlreward/graph/runtime';
 import { loadParam, type ArtifactManifest, type GraphKind, type TrainingArtifacts } from './build.js';
 import { IO } from './names.js';
 import { checkValue } from './param_source.js';
@@ -292,7 +292,8 @@ export class TrainingSession {
       // WebGPU: updated state (params, moments, accumulators) stays in GPU buffers
       // between runs; ORT's Node binding has no CUDA device tensors, so under
       // 'cuda' state round-trips through host memory (see runtime/stateful.ts).
-      if (sessionOptions.provider === 'webgpu' && !sessionOptions.preferredOutputLocation) {
+      const provider = sessionOptions.provider ?? (sessionOptions.device ? parseDevice(sessionOptions.device).provider : 'cpu');
+      if (provider === 'webgpu' && !sessionOptions.preferredOutputLocation) {
         const loc: Record<string, 'gpu-buffer'> = {};
         for (const n of this.trainable) {
           for (const x of [n, IO.m(n), IO.v(n), IO.acc(n)]) loc[IO.updated(x)] = 'gpu-buffer';
