@@ -3,6 +3,7 @@ import { assertDType, type DType } from '../dtype.js';
 import { numel } from '../shape.js';
 import { allocTyped, type TensorData } from '../tensor_data.js';
 import type { OpDef } from './op.js';
+import { floatToBf16Bits, floatToF16Bits } from '../io/float16.js';
 
 /** A Constant node holding `value` (a `value` tensor attribute). */
 export function constant(g: Graph, value: TensorData, name = 'Constant'): Tensor {
@@ -67,48 +68,12 @@ function fill(dtype: DType, values: readonly number[]): TensorData['data'] {
   const out = allocTyped(dtype, values.length);
   values.forEach((v, i) => {
     if (dtype === 'int64') (out as BigInt64Array)[i] = BigInt(v);
-    else if (dtype === 'float16') (out as Uint16Array)[i] = f32ToF16(v);
-    else if (dtype === 'bfloat16') (out as Uint16Array)[i] = f32ToBf16(v);
+    else if (dtype === 'float16') (out as Uint16Array)[i] = floatToF16Bits(v);
+    else if (dtype === 'bfloat16') (out as Uint16Array)[i] = floatToBf16Bits(v);
     else if (dtype === 'bool') (out as Uint8Array)[i] = v ? 1 : 0;
     else (out as Float32Array)[i] = v;
   });
   return out;
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-function f32ToBf16(v: number): number {
-  f32[0] = v;
-  const x = u32[0]!;
-  if ((x & 0x7fffffff) > 0x7f800000) return 0x7fc0; // NaN
-  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-function f32ToF16(v: number): number {
-  f32[0] = v;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-  e = half;
-  return sign | e;
 }
 
 export const ConstantOp: OpDef = {

@@ -5,25 +5,17 @@
 import type { DType, TypedArray } from '../dtype.js';
 import { numel } from '../shape.js';
 import type { TensorData } from '../tensor_data.js';
+import { castTensorData, toFloat32 } from '../io/float16.js';
 import { ort, type OrtTensor, type OrtTensorType } from './ort.js';
 
 /** bfloat16 raw bits → float32 values (exact). */
 export function bf16ToFloat32(bits: Uint16Array): Float32Array {
-  const u32 = new Uint32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) u32[i] = bits[i]! << 16;
-  return new Float32Array(u32.buffer);
+  return toFloat32({ dtype: 'bfloat16', dims: [bits.length], data: bits });
 }
 
 /** float32 values → bfloat16 raw bits, round to nearest even (NaN kept quiet). */
 export function float32ToBf16(f: Float32Array): Uint16Array {
-  const u32 = new Uint32Array(f.buffer, f.byteOffset, f.length);
-  const out = new Uint16Array(f.length);
-  for (let i = 0; i < f.length; i++) {
-    const x = u32[i]!;
-    if ((x & 0x7f800000) === 0x7f800000 && (x & 0x007fffff) !== 0) out[i] = (x >>> 16) | 0x0040;
-    else out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
-  }
-  return out;
+  return castTensorData({ dtype: 'float32', dims: [f.length], data: f }, 'bfloat16').data as Uint16Array;
 }
 
 /** The ORT element type a dtype travels as across the JS boundary. */
