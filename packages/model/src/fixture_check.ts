@@ -4,17 +4,15 @@
 // The list of tensors to check is read from outputs.safetensors; every forward
 // tensor the model can produce is computed and compared, the rest are listed
 // as skipped with the reason.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { openSafetensors, readSafetensors, tensorData, type TensorData } from '@vlreward/graph';
+import { tensorData, type TensorData } from '@vlreward/graph';
 import { createSession } from '@vlreward/graph/runtime';
-import { parseAdapterConfig, type LoraConfig } from './lora/config.js';
+import type { LoraConfig } from './lora/config.js';
 import { buildQwen3VLGraph, paramsFromMap } from './qwen3_vl/build.js';
-import { parseQwen3VLConfig, type Qwen3VLConfig } from './qwen3_vl/config.js';
+import type { Qwen3VLConfig } from './qwen3_vl/config.js';
 import { prepareQwen3VLInputs, visionRotaryAngles, readGrids, type Qwen3VLBatch } from './qwen3_vl/host_inputs.js';
 import { qwen3VLTapNames } from './qwen3_vl/taps.js';
-import { loadQwen3VLWeights } from './qwen3_vl/weights.js';
 import { fixtureGreedyKv } from './generate/fixture.js';
+import { loadFixtureFolder } from './fixture_files.js';
 
 export interface Tolerance {
   readonly atol: number;
@@ -84,14 +82,6 @@ export function compareTensors(name: string, got: TensorData, want: TensorData, 
   return { name, shape: [...want.dims], maxAbs, maxRel, worstRatio: worst, tol, ok: worst <= 1, compared: n };
 }
 
-function readJson(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
-}
-
 /** Elements of a [..., B, S, ...] tensor whose (b, s) has attention_mask 1. */
 function maskKeep(dims: readonly number[], mask: BigInt64Array, B: number, S: number): ((i: number) => boolean) | undefined {
   let axis = -1;
@@ -110,43 +100,11 @@ export interface CheckFixtureOptions {
 
 /** Run every forward tensor of a fixture through this implementation and compare. */
 export async function checkFixture(dir: string, opts: CheckFixtureOptions = {}): Promise<FixtureReport> {
-  const need = (f: string): string => {
-    const p = join(dir, f);
-    if (!existsSync(p)) throw new Error(`${dir}: missing ${f} (a fixture folder holds config.json, model.safetensors, inputs.safetensors, outputs.safetensors)`);
-    return p;
-  };
-  const config = parseQwen3VLConfig(readJson(need('config.json')), join(dir, 'config.json'));
-  const inputs = (await readSafetensors(need('inputs.safetensors'))).tensors;
-  const outFile = await openSafetensors(need('outputs.safetensors'));
+  const { config, batch, weights, numClasses, lora, outputs: outFile } = await loadFixtureFolder(dir);
   const outNames = outFile.names;
   const readOut = (n: string): Promise<TensorData> => outFile.read(n);
-
-  const inp = (n: string): TensorData => {
-    const t = inputs.get(n);
-    if (!t) throw new Error(`${dir}/inputs.safetensors: missing '${n}'`);
-    return t;
-  };
-  const batch: Qwen3VLBatch = {
-    inputIds: inp('input_ids'),
-    attentionMask: inp('attention_mask'),
-    ...(inputs.has('pixel_values') ? { pixelValues: inp('pixel_values'), imageGridThw: inp('image_grid_thw') } : {}),
-    ...(inputs.has('labels') ? { labels: inp('labels') } : {}),
-  };
   const [B, S] = batch.inputIds.dims as [number, number];
   const mask64 = BigInt64Array.from(batch.attentionMask.data as BigInt64Array);
-
-  const weights = await loadQwen3VLWeights(dir, config);
-  const headPath = join(dir, 'head.safetensors');
-  let numClasses: number | undefined;
-  if (existsSync(headPath)) {
-    for (const [k, v] of (await readSafetensors(headPath)).tensors) weights.set(k, v);
-    numClasses = weights.get('classifier.weight')?.dims[0];
-  }
-  let lora: LoraConfig | null = null;
-  if (existsSync(join(dir, 'lora.safetensors')) && existsSync(join(dir, 'adapter_config.json'))) {
-    lora = parseAdapterConfig(readJson(join(dir, 'adapter_config.json')), join(dir, 'adapter_config.json'));
-    for (const [k, v] of (await readSafetensors(join(dir, 'lora.safetensors'))).tensors) weights.set(k, v);
-  }
 
   const withLoss = numClasses !== undefined && batch.labels !== undefined;
   const prepared = prepareQwen3VLInputs(config, batch, { labels: withLoss, ...(numClasses !== undefined ? { numClasses } : {}) });

@@ -50,6 +50,8 @@ export { getArchitecture, MODEL_REGISTRY } from './registry.js';
 export type { ModelArchitecture } from './registry.js';
 export { checkFixture, compareTensors, formatFixtureReport, toleranceFor } from './fixture_check.js';
 export type { CheckFixtureOptions, FixtureReport, TensorCheck, Tolerance } from './fixture_check.js';
+export { loadFixtureFolder } from './fixture_files.js';
+export type { FixtureFolder, FixtureFolderOptions } from './fixture_files.js';
 export {
   ARTIFACTS_FORMAT_VERSION,
   artifactsCacheKey,

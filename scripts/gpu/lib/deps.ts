@@ -15,6 +15,7 @@ export {
 export {
   buildTrainingArtifacts,
   compareTensors,
+  loadFixtureFolder,
   loadQwen3VLWeights,
   makeLoraConfig,
   midQwen3VLConfig,

@@ -9,18 +9,13 @@
 // (‖got − ref‖₂ / ‖ref‖₂), the worst per-tensor max|Δ|/max|ref|, |Δloss|,
 // and relative L2 of the logits. Tolerances (TOLERANCE) are per precision; fp32
 // on CUDA allows for TF32 matmuls, ORT's default (use_tf32=1).
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   buildTrainingArtifacts,
-  loadQwen3VLWeights,
+  loadFixtureFolder,
   makeLoraConfig,
-  openSafetensors,
-  parseAdapterConfig,
   parseQwen3VLConfig,
   prepareQwen3VLInputs,
   randomQwen3VLWeights,
-  readSafetensors,
   syntheticQwen3VLBatch,
   tinyQwen3VLConfig,
   TrainingSession,
@@ -192,42 +187,17 @@ export async function selfParity(o: { provider: Provider; deviceId?: number; pre
 
 const EMBED = 'model.language_model.embed_tokens.weight';
 
-function readJson(p: string): unknown {
-  return JSON.parse(readFileSync(p, 'utf8'));
-}
-
 /** The fixture's loss, logits and grads (full and LoRA passes) vs this implementation on the device. */
 export async function fixtureParity(dir: string, o: { provider: Provider; deviceId?: number; precisions: readonly Precision[] }): Promise<ParityResult[]> {
-  for (const f of ['config.json', 'model.safetensors', 'head.safetensors', 'inputs.safetensors', 'outputs.safetensors']) {
-    if (!existsSync(join(dir, f))) throw new Error(`fixture '${dir}': missing ${f} (a golden folder in ../shared/fixtures format is expected)`);
-  }
-  const config = parseQwen3VLConfig(readJson(join(dir, 'config.json')), join(dir, 'config.json'));
-  const inputs = (await readSafetensors(join(dir, 'inputs.safetensors'))).tensors;
-  const out = await openSafetensors(join(dir, 'outputs.safetensors'));
-  const inp = (n: string): TensorData => {
-    const t = inputs.get(n);
-    if (!t) throw new Error(`${dir}/inputs.safetensors: missing '${n}'`);
-    return t;
-  };
-  const weights = await loadQwen3VLWeights(dir, config);
-  for (const [k, v] of (await readSafetensors(join(dir, 'head.safetensors'))).tensors) weights.set(k, v);
-  const numClasses = weights.get('classifier.weight')!.dims[0]!;
-  let lora: LoraConfig | null = null;
-  if (existsSync(join(dir, 'lora.safetensors')) && existsSync(join(dir, 'adapter_config.json'))) {
-    lora = parseAdapterConfig(readJson(join(dir, 'adapter_config.json')), join(dir, 'adapter_config.json'));
-    for (const [k, v] of (await readSafetensors(join(dir, 'lora.safetensors'))).tensors) weights.set(k, v);
-  }
-  const vision = inputs.has('pixel_values');
-  const prep = prepareQwen3VLInputs(
-    config,
-    {
-      inputIds: inp('input_ids'),
-      attentionMask: inp('attention_mask'),
-      labels: inp('labels'),
-      ...(vision ? { pixelValues: inp('pixel_values'), imageGridThw: inp('image_grid_thw') } : {}),
-    },
-    { labels: true, numClasses, vision },
-  );
+  const fx = await loadFixtureFolder(dir, {
+    require: ['model.safetensors', 'head.safetensors'],
+    expected: 'a golden folder in ../shared/fixtures format is expected',
+  });
+  const { config, weights, lora, outputs: out } = fx;
+  if (!fx.batch.labels) throw new Error(`${dir}/inputs.safetensors: missing 'labels'`);
+  const numClasses = fx.numClasses!;
+  const vision = fx.batch.pixelValues !== undefined;
+  const prep = prepareQwen3VLInputs(config, fx.batch, { labels: true, numClasses, vision });
   const results: ParityResult[] = [];
   for (const mode of ['full', 'lora'] as const) {
     const prefix = mode === 'full' ? 'grad.' : 'lora.grad.';

@@ -4,14 +4,10 @@
 // the training artifacts' gradient graph and compared with the README's
 // fp32 gradient tolerances. `vlreward fixture check` calls this after the
 // forward checks.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { openSafetensors, readSafetensors, type TensorData } from '@vlreward/graph';
+import type { TensorData } from '@vlreward/graph';
 import { compareTensors, type TensorCheck, type Tolerance } from '../fixture_check.js';
-import { parseAdapterConfig, type LoraConfig } from '../lora/config.js';
-import { parseQwen3VLConfig } from '../qwen3_vl/config.js';
+import { loadFixtureFolder } from '../fixture_files.js';
 import { prepareQwen3VLInputs, type Qwen3VLBatch } from '../qwen3_vl/host_inputs.js';
-import { loadQwen3VLWeights } from '../qwen3_vl/weights.js';
 import { buildTrainingArtifacts, type FinetuneMode } from './qwen3_vl.js';
 import { TrainingSession } from './session.js';
 
@@ -38,43 +34,16 @@ export interface GradientCheckOptions {
 
 const EMBED = 'model.language_model.embed_tokens.weight';
 
-function readJson(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
-}
-
 /** Compute every gradient the fixture stores with the training graphs and compare. */
 export async function checkFixtureGradients(dir: string, opts: GradientCheckOptions = {}): Promise<GradientReport> {
-  const need = (f: string): string => {
-    const p = join(dir, f);
-    if (!existsSync(p)) throw new Error(`${dir}: missing ${f} (gradient checks need config.json, model.safetensors, head.safetensors, inputs.safetensors, outputs.safetensors)`);
-    return p;
-  };
-  const config = parseQwen3VLConfig(readJson(need('config.json')), join(dir, 'config.json'));
-  const inputs = (await readSafetensors(need('inputs.safetensors'))).tensors;
-  const out = await openSafetensors(need('outputs.safetensors'));
-  const inp = (n: string): TensorData => {
-    const t = inputs.get(n);
-    if (!t) throw new Error(`${dir}/inputs.safetensors: missing '${n}'`);
-    return t;
-  };
-  const batch: Qwen3VLBatch = {
-    inputIds: inp('input_ids'),
-    attentionMask: inp('attention_mask'),
-    labels: inp('labels'),
-    ...(inputs.has('pixel_values') ? { pixelValues: inp('pixel_values'), imageGridThw: inp('image_grid_thw') } : {}),
-  };
-  const weights = await loadQwen3VLWeights(dir, config);
-  for (const [k, v] of (await readSafetensors(need('head.safetensors'))).tensors) weights.set(k, v);
-  const numClasses = weights.get('classifier.weight')!.dims[0]!;
-  let lora: LoraConfig | null = null;
-  if (existsSync(join(dir, 'lora.safetensors')) && existsSync(join(dir, 'adapter_config.json'))) {
-    lora = parseAdapterConfig(readJson(join(dir, 'adapter_config.json')), join(dir, 'adapter_config.json'));
-    for (const [k, v] of (await readSafetensors(join(dir, 'lora.safetensors'))).tensors) weights.set(k, v);
-  }
+  const fx = await loadFixtureFolder(dir, {
+    require: ['head.safetensors'],
+    expected: 'gradient checks need config.json, model.safetensors, head.safetensors, inputs.safetensors, outputs.safetensors',
+  });
+  const { config, weights, lora, outputs: out } = fx;
+  if (!fx.batch.labels) throw new Error(`${dir}/inputs.safetensors: missing 'labels'`);
+  const batch: Qwen3VLBatch = fx.batch;
+  const numClasses = fx.numClasses!;
   const vision = batch.pixelValues !== undefined;
   const prepared = prepareQwen3VLInputs(config, batch, { labels: true, numClasses, vision });
 
