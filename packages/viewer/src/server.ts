@@ -2,9 +2,12 @@
 // dataset's episodes / per-frame curves / processed model inputs as JSON, camera videos
 // transcoded to VP9/WebM (one clip per episode, plays in any build; see README), and the exported
 // model. Only fixed routes exist: nothing is served by a path taken from the request,
-// and any `..` segment is refused with 403 before routing.
+// and any `..` segment is refused with 403 before routing. Requests whose `Host:` is not a
+// loopback or configured name are refused (DNS rebinding), names from the request are looked
+// up with Object.hasOwn / Maps / Sets only, and dataset videos that resolve outside the
+// dataset folder are refused.
 
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -17,12 +20,22 @@ import { loadRewardModel, predictionFromLogits, type RewardModel } from '@vlrewa
 import type { TensorData } from '@vlreward/graph';
 import { exportRewardOnnx, type ExportResult } from './export.js';
 import { pageBundle, PAGE_HTML } from './page_assets.js';
+import { allowedHostNames, hostAllowed } from './host_check.js';
+import { insideRoot } from './inside_root.js';
+import { sendFile } from './send_file.js';
+import { sendStatic, staticResponse, type StaticResponse } from './static_response.js';
 
 export interface ViewerOptions {
   readonly root: string;
   readonly ckpt?: string;
   readonly port?: number;
+  /** address to listen on (default 127.0.0.1) */
   readonly host?: string;
+  /**
+   * one more name the viewer answers to in `Host:` (besides localhost, 127.0.0.1, [::1] and a
+   * specific `host`), e.g. the machine's name when it listens on 0.0.0.0
+   */
+  readonly hostName?: string;
   /** where transcoded videos and the exported model go (default <tmp>/vlreward-viewer/<hash>). */
   readonly cacheDir?: string;
   readonly log?: (line: string) => void;
@@ -68,6 +81,7 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
   };
 
   const meta: DatasetMeta = await readMeta(root);
+  const realRoot = realpathSync(root);
   let model: RewardModel | null = null;
   if (o.ckpt) model = await loadRewardModel(o.ckpt);
   const dsOpts = model ? { ...model.datasetOptions } : {};
@@ -89,12 +103,19 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
     if (!d) perEpisode.set(ep, (d = await AlohaRewardDataset.open(root, { ...dsOpts, numClasses: dataset.numClasses, episodes: [ep] })));
     return d;
   };
+  /** An episode whose frames may be decoded: every camera video of it lies inside the dataset folder. */
+  const decodableEpisodeDs = async (ep: number): Promise<AlohaRewardDataset> => {
+    const em = meta.episodes.find((e) => e.episodeIndex === ep);
+    for (const [cam, v] of Object.entries(em?.videos ?? {}))
+      if (existsSync(join(root, v.path)) && !insideRoot(realRoot, join(root, v.path))) throw outsideRoot(ep, cam, v.path);
+    return episodeDs(ep);
+  };
   const curves = new Map<number, Promise<{ rows: CurvePointJson[]; msPerFrame: number }>>();
   const serverCurve = (ep: number) => {
     let c = curves.get(ep);
     if (!c) {
       c = (async () => {
-        const d = await episodeDs(ep);
+        const d = await decodableEpisodeDs(ep);
         const rows: CurvePointJson[] = [];
         let ms = 0;
         for (let i = 0; i < d.length; i++) {
@@ -131,10 +152,12 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
   const video = (cam: string, ep: number): Promise<string> => {
     const em = meta.episodes.find((e) => e.episodeIndex === ep);
     if (!em) throw new HttpError(404, `episode ${ep} is not in dataset ${root} (episodes: ${episodeIds.join(', ')})`);
-    const v = em.videos[cam];
+    // own keys only: `__proto__` or `constructor` must be an unknown camera, not Object's
+    const v = Object.hasOwn(em.videos, cam) ? em.videos[cam] : undefined;
     if (!v) throw new HttpError(404, `dataset ${root} has no video '${cam}' for episode ${ep} (videos: ${Object.keys(em.videos).join(', ') || 'none'})`);
     const src = join(root, v.path);
     if (!existsSync(src)) throw new HttpError(404, `episode ${ep}, camera '${cam}': video file ${src} is missing`);
+    if (!insideRoot(realRoot, src)) throw outsideRoot(ep, cam, v.path);
     const key = `${cam}-${ep}`;
     let p = transcodes.get(key);
     if (!p) {
@@ -151,22 +174,32 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
     res.end(JSON.stringify(body));
   };
-  const file = (req: IncomingMessage, res: ServerResponse, path: string, type: string) => {
-    const size = statSync(path).size;
-    const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
-    if (range && (range[1] || range[2])) {
-      const start = range[1] ? Number(range[1]) : size - Number(range[2]);
-      const end = range[1] && range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
-      res.writeHead(206, { 'content-type': type, 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${size}`, 'accept-ranges': 'bytes' });
-      createReadStream(path, { start, end }).pipe(res);
-    } else {
-      res.writeHead(200, { 'content-type': type, 'content-length': size, 'accept-ranges': 'bytes' });
-      createReadStream(path).pipe(res);
+  const pageResponse = staticResponse(PAGE_HTML, 'text/html; charset=utf-8');
+  let appResponse: Promise<StaticResponse> | null = null;
+  let processorResponse: Promise<StaticResponse> | null = null;
+  // what the browser needs to build the same Qwen3VLProcessor (tokenizer, chat template,
+  // image config) and the model config for prepareQwen3VLInputs; ~11 MB, built once
+  const buildProcessorResponse = (m: RewardModel): StaticResponse => {
+    const dir = m.processor.modelDir;
+    const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : null);
+    let template = read('chat_template.jinja');
+    if (template === null) {
+      const ct = read('chat_template.json');
+      template = ct ? ((JSON.parse(ct) as { chat_template?: string }).chat_template ?? null) : null;
     }
+    const tokCfg = JSON.parse(read('tokenizer_config.json') ?? '{}') as Record<string, unknown>;
+    template ??= typeof tokCfg.chat_template === 'string' ? tokCfg.chat_template : null;
+    const body = `{"source":${JSON.stringify(dir)},"tokenizer":${read('tokenizer.json')},"tokenizerConfig":${JSON.stringify(tokCfg)},"preprocessor":${read('preprocessor_config.json')},"template":${JSON.stringify(template)},"imageOptions":${JSON.stringify(m.imageOptions)},"config":${JSON.stringify(m.session.config)}}`;
+    return staticResponse(body, 'application/json; charset=utf-8');
   };
   const ortFiles = new Set(readdirSync(ORT_DIR).filter((f) => /\.(mjs|js|wasm)$/.test(f)));
 
+  const hostNames = allowedHostNames(o.host ?? '127.0.0.1', o.hostName);
+  let port = o.port ?? 8080; // the bound port once listening (port 0 = any)
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (!hostAllowed(req.headers.host, port, hostNames))
+      throw new HttpError(403, `Host '${req.headers.host ?? ''}' is not allowed (DNS rebinding protection): open http://127.0.0.1:${port}/ or start the viewer with --host-name NAME`);
     const raw = req.url ?? '/';
     const pathPart = raw.split('?')[0]!;
     let path: string;
@@ -179,14 +212,14 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
     const q = new URL(raw, 'http://x').searchParams;
     let m: RegExpExecArray | null;
     if (path === '/' || path === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(PAGE_HTML);
+      sendStatic(req, res, pageResponse);
     } else if (path === '/app.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
-      res.end(await pageBundle());
+      appResponse ??= pageBundle().then((js) => staticResponse(js, 'text/javascript; charset=utf-8'));
+      appResponse.catch(() => (appResponse = null));
+      sendStatic(req, res, await appResponse);
     } else if ((m = /^\/ort\/([\w.-]+)$/.exec(path))) {
       if (!ortFiles.has(m[1]!)) throw new HttpError(404, `no onnxruntime-web file '${m[1]}'`);
-      file(req, res, join(ORT_DIR, m[1]!), m[1]!.endsWith('.wasm') ? 'application/wasm' : 'text/javascript');
+      sendFile(req, res, join(ORT_DIR, m[1]!), m[1]!.endsWith('.wasm') ? 'application/wasm' : 'text/javascript');
     } else if (path === '/api/info') {
       json(res, 200, {
         root,
@@ -219,32 +252,23 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
     } else if ((m = /^\/api\/episode\/(-?\d+)\/feeds\/(\d+)$/.exec(path))) {
       const ep = Number(m[1]);
       const i = Number(m[2]);
-      const d = await episodeDs(ep);
+      const d = await decodableEpisodeDs(ep);
       if (!model || !predictOk()) throw new HttpError(409, problems.join('; ') || 'no checkpoint: start the viewer with --ckpt');
       if (i >= d.length) throw new HttpError(404, `episode ${ep} has ${d.length} frames; no frame ${i}`);
       const s = await d.get(i);
       const feeds = prepareQwen3VLInputs(model.session.config, model.processor.encode([s])).feeds;
       json(res, 200, { frame: s.frameIndex, feeds: Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, tensorJson(t)])) });
     } else if (path === '/api/processor') {
-      // what the browser needs to build the same Qwen3VLProcessor (tokenizer, chat template,
-      // image config) and the model config for prepareQwen3VLInputs
-      if (!model) throw new HttpError(404, 'no checkpoint: start the viewer with --ckpt');
-      const dir = model.processor.modelDir;
-      const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : null);
-      let template = read('chat_template.jinja');
-      if (template === null) {
-        const ct = read('chat_template.json');
-        template = ct ? ((JSON.parse(ct) as { chat_template?: string }).chat_template ?? null) : null;
-      }
-      const tokCfg = JSON.parse(read('tokenizer_config.json') ?? '{}') as Record<string, unknown>;
-      template ??= typeof tokCfg.chat_template === 'string' ? tokCfg.chat_template : null;
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(`{"source":${JSON.stringify(dir)},"tokenizer":${read('tokenizer.json')},"tokenizerConfig":${JSON.stringify(tokCfg)},"preprocessor":${read('preprocessor_config.json')},"template":${JSON.stringify(template)},"imageOptions":${JSON.stringify(model.imageOptions)},"config":${JSON.stringify(model.session.config)}}`);
+      const loaded = model;
+      if (!loaded) throw new HttpError(404, 'no checkpoint: start the viewer with --ckpt');
+      processorResponse ??= Promise.resolve().then(() => buildProcessorResponse(loaded));
+      processorResponse.catch(() => (processorResponse = null));
+      sendStatic(req, res, await processorResponse);
     } else if ((m = /^\/api\/episode\/(-?\d+)\/frames\/(\d+)$/.exec(path))) {
       // the raw sample (camera frames as HWC RGB, task text): the browser runs the processor itself
       const ep = Number(m[1]);
       const i = Number(m[2]);
-      const d = await episodeDs(ep);
+      const d = await decodableEpisodeDs(ep);
       if (i >= d.length) throw new HttpError(404, `episode ${ep} has ${d.length} frames; no frame ${i}`);
       const s = await d.get(i);
       json(res, 200, { frame: s.frameIndex, text: s.text, label: s.label, images: s.images.map((im) => ({ width: im.width, height: im.height, b64: Buffer.from(im.data.buffer, im.data.byteOffset, im.data.byteLength).toString('base64') })) });
@@ -252,9 +276,9 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
       const r = await exportModel();
       const p = path.endsWith('.data') ? r.dataPath : r.modelPath;
       if (!p) throw new HttpError(404, 'the exported model has no external data file');
-      file(req, res, p, 'application/octet-stream');
+      sendFile(req, res, p, 'application/octet-stream');
     } else if ((m = /^\/video\/(-?\d+)\/([\w.-]+)\.webm$/.exec(path))) {
-      file(req, res, await video(m[2]!, Number(m[1])), 'video/webm');
+      sendFile(req, res, await video(m[2]!, Number(m[1])), 'video/webm');
     } else throw new HttpError(404, `not found: ${path}`);
     void q;
   };
@@ -263,8 +287,9 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
     handle(req, res).catch((e: unknown) => {
       const status = e instanceof HttpError ? e.status : 500;
       const msg = (e as Error).message;
-      log(`[viewer] ${status} ${req.method} ${req.url}: ${msg}`);
-      if (!res.headersSent) json(res, status, { error: msg });
+      log(`[viewer] ${status} ${req.method} ${req.url}: ${e instanceof HttpError ? msg : ((e as Error).stack ?? msg)}`);
+      // HttpError messages are written for the user; anything else is an internal detail that stays in the log
+      if (!res.headersSent) json(res, status, { error: e instanceof HttpError ? msg : "internal error (the viewer's log has the details)" });
       else res.destroy();
     });
   });
@@ -274,7 +299,7 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
     server.listen(o.port ?? 8080, host, () => ok());
   });
   const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : o.port ?? 8080;
+  if (typeof addr === 'object' && addr) port = addr.port;
   return {
     url: `http://${host}:${port}/`,
     server,
@@ -287,6 +312,10 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
       await model?.dispose();
     },
   };
+}
+
+function outsideRoot(ep: number, cam: string, path: string): HttpError {
+  return new HttpError(403, `episode ${ep}, camera '${cam}': video file ${path} resolves outside the dataset folder; refused`);
 }
 
 /** One episode's clip of `src` as VP9/WebM (written to a temp name, then renamed). */
