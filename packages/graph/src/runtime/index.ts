@@ -1,6 +1,7 @@
 // @vlreward/graph/runtime: sessions and execution providers over
 // onnxruntime-node. Kept apart from the builder, which never loads ORT.
 export { bf16ToFloat32, float32ToBf16, fromOrtTensor, toOrtTensor } from './convert.js';
+export { downloadTensor } from './download.js';
 export { modelIO, rewriteBf16Boundary } from './model_io.js';
 export type { IOInfo } from './model_io.js';
 export { ort } from './ort.js';

@@ -9,6 +9,7 @@ import { formatShape, type Dim } from '../shape.js';
 import { decodeModel, encodeModel, toModelProto, writeExternalData, type ModelProto } from '../serialize.js';
 import { byteLength, type TensorData } from '../tensor_data.js';
 import { checkHostArray, fromOrtTensor, ortTypeOf, toOrtTensor } from './convert.js';
+import { downloadTensor } from './download.js';
 import { modelIO, rewriteBf16Boundary, type IOInfo } from './model_io.js';
 import { ort, type OrtDataLocation, type OrtSession, type OrtSessionOptions, type OrtTensor } from './ort.js';
 import { assertProviderListed, explainProviderFailure, looksLikeProviderFailure, parseDevice, ProviderUnavailableError, type Provider } from './providers.js';
@@ -112,7 +113,7 @@ export class InferenceSession {
       const t = res[name];
       if (!t) throw new Error(`ORT returned no value for output '${name}'`);
       const info = this.output(name);
-      out[name] = fromOrtTensor(await download(t), info.dtype, `output '${name}'`);
+      out[name] = fromOrtTensor(await downloadTensor(t), info.dtype, `output '${name}'`);
     }
     return out;
   }
@@ -202,12 +203,6 @@ function checkShape(name: string, shape: readonly Dim[], dims: readonly number[]
 
 export function isOrtTensor(v: unknown): v is OrtTensor {
   return v instanceof ort.Tensor;
-}
-
-async function download(t: OrtTensor): Promise<OrtTensor> {
-  if (t.location === 'cpu' || t.location === 'cpu-pinned') return t;
-  const data = await t.getData(true);
-  return new ort.Tensor(t.type, data as never, t.dims);
 }
 
 /** Options with `device` resolved into provider + deviceId (a conflict with explicit ones throws). */

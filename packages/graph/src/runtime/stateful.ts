@@ -11,6 +11,7 @@ import { BYTES_PER_ELEMENT } from '../dtype.js';
 import { formatShape, numel } from '../shape.js';
 import { byteLength, type TensorData } from '../tensor_data.js';
 import { fromOrtTensor, toOrtTensor } from './convert.js';
+import { downloadTensor } from './download.js';
 import type { OrtDataLocation, OrtTensor } from './ort.js';
 import { createSession, resolveDevice, type Feeds, type InferenceSession, type Session } from './session.js';
 
@@ -123,7 +124,7 @@ export class StatefulRunner {
     const out: Record<string, TensorData> = {};
     for (const name of want) {
       const t = res[name]!;
-      const host = t.location === 'cpu' || t.location === 'cpu-pinned' ? t : await downloadOrt(t);
+      const host = t.location === 'cpu' || t.location === 'cpu-pinned' ? t : await downloadTensor(t);
       const td = fromOrtTensor(host, this.session.output(name).dtype, `output '${name}'`);
       d2h += byteLength(td);
       out[name] = td;
@@ -146,7 +147,7 @@ export class StatefulRunner {
   async read(input: string): Promise<TensorData> {
     const t = this.values.get(input);
     if (!t) throw new Error(`StatefulRunner.read: '${input}' is not a state input (${[...this.values.keys()].join(', ')})`);
-    const host = t.location === 'cpu' || t.location === 'cpu-pinned' ? t : await downloadOrt(t);
+    const host = t.location === 'cpu' || t.location === 'cpu-pinned' ? t : await downloadTensor(t);
     const td = fromOrtTensor(host, this.session.input(input).dtype, `state '${input}'`);
     this.totals.d2h += byteLength(td);
     // Copy: the next step may hand ORT this buffer again.
@@ -192,10 +193,4 @@ export class StatefulRunner {
     this.values.clear();
     await this.session.dispose();
   }
-}
-
-async function downloadOrt(t: OrtTensor): Promise<OrtTensor> {
-  const { ort } = await import('./ort.js');
-  const data = await t.getData();
-  return new ort.Tensor(t.type, data as never, t.dims);
 }

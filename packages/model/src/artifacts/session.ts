@@ -4,7 +4,7 @@
 // previous step's outputs straight back in (no host round trip, no
 // conversion), and only loss / grad norm / logits are read back.
 import { fnv1a, mulberry32, zeros, type TensorData } from '@vlreward/graph';
-import { bf16ToFloat32, createSession, parseDevice, fromOrtTensor, InferenceSession, ort, toOrtTensor, type OrtTensor, type Session } from '@vlreward/graph/runtime';
+import { bf16ToFloat32, createSession, downloadTensor, parseDevice, fromOrtTensor, InferenceSession, ort, toOrtTensor, type OrtTensor, type Session } from '@vlreward/graph/runtime';
 import { loadParam, type ArtifactManifest, type GraphKind, type TrainingArtifacts } from './build.js';
 import { IO } from './names.js';
 import { checkValue } from './param_source.js';
@@ -136,7 +136,8 @@ export class TrainingSession {
     this.addDropout(feeds, batch, 'gradient', 0);
     const out = await sess.runOrt(this.withFrozen(sess, feeds));
     const grads: Record<string, TensorData> = {};
-    for (const name of this.trainable) grads[name] = host(out[IO.updated(IO.acc(name))]!, name);
+    // The sums stay in GPU buffers under WebGPU: download them.
+    for (const name of this.trainable) grads[name] = host(await toHost(out[IO.updated(IO.acc(name))]!), name);
     return { loss: readScalarSync(out[IO.loss]!), logits: host(out[IO.logits]!, 'logits'), grads };
   }
 
@@ -293,11 +294,12 @@ export class TrainingSession {
       // between runs; ORT's Node binding has no CUDA device tensors, so under
       // 'cuda' state round-trips through host memory (see runtime/stateful.ts).
       const provider = sessionOptions.provider ?? (sessionOptions.device ? parseDevice(sessionOptions.device).provider : 'cpu');
-      if (provider === 'webgpu' && !sessionOptions.preferredOutputLocation) {
+      // ORT rejects a preferredOutputLocation name the graph does not output, so
+      // each kind names only its own state outputs (none for eval).
+      const stateOut = stateOutputs(kind, this.trainable);
+      if (provider === 'webgpu' && !sessionOptions.preferredOutputLocation && stateOut.length > 0) {
         const loc: Record<string, 'gpu-buffer'> = {};
-        for (const n of this.trainable) {
-          for (const x of [n, IO.m(n), IO.v(n), IO.acc(n)]) loc[IO.updated(x)] = 'gpu-buffer';
-        }
+        for (const o of stateOut) loc[o] = 'gpu-buffer';
         s = createSession(model, { ...sessionOptions, preferredOutputLocation: loc });
       } else s = createSession(model, sessionOptions);
       this.sessions.set(kind, s);
@@ -350,6 +352,13 @@ export class TrainingSession {
   }
 }
 
+/** The updated/* state outputs of each graph kind, as build.ts emits them. */
+function stateOutputs(kind: GraphKind, trainable: readonly string[]): string[] {
+  if (kind === 'train' || kind === 'optimizer') return trainable.flatMap((n) => [n, IO.m(n), IO.v(n)].map((x) => IO.updated(x)));
+  if (kind === 'gradient') return trainable.map((n) => IO.updated(IO.acc(n)));
+  return [];
+}
+
 /** Bool mask with P(keep) = `keep`, from mulberry32 seeded by FNV-1a of `key`. */
 export function bernoulliMask(dims: readonly number[], keep: number, key: string): TensorData {
   const next = mulberry32(fnv1a(key));
@@ -378,7 +387,8 @@ const onHost = (t: OrtTensor): boolean => t.location === 'cpu' || t.location ===
 
 /** A CPU-side ort.Tensor (downloads device-resident ones). */
 async function toHost(t: OrtTensor): Promise<OrtTensor> {
-  return onHost(t) ? t : new ort.Tensor(t.type, (await t.getData()) as never, t.dims);
+  // Not t.getData(): it aborts onnxruntime-node 1.30 on WebGPU tensors (download.ts in graph's runtime).
+  return onHost(t) ? t : downloadTensor(t);
 }
 
 function readScalarSync(t: OrtTensor): number {
