@@ -1,7 +1,7 @@
 // The viewer server against a hostile client (issue 16): concurrent requests for the 11 MB
 // processor JSON, foreign Host names (DNS rebinding), unsatisfiable ranges, prototype keys as
 // camera names, and a dataset video symlinked outside the dataset folder.
-import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -130,6 +130,20 @@ describe.skipIf(!hasProcessor)('viewer server under hostile requests', () => {
       expect(r.body, p).not.toMatch(/TypeError|Cannot read|argument|undefined|at .*\.ts:/);
     }
     expect(log.some((l) => /\[viewer\] 500 /.test(l))).toBe(false);
+  });
+
+  it('an unexpected failure is a 500 whose details (paths, stack) stay in the log', async () => {
+    const root = join(tmp, 'broken', 'dataset');
+    await writeSyntheticDataset({ root, episodes: 1, frames: 4, codec: 'h264', size: 64, numClasses: 3, seed: 4 });
+    const v = Object.values((await readMeta(root)).episodes[0]!.videos)[0]!;
+    writeFileSync(join(root, v.path), 'not a video');
+    const l: string[] = [];
+    const broken = await startViewer({ root, port: 0, cacheDir: join(tmp, 'broken-cache'), log: (s) => l.push(s) });
+    others.push(broken);
+    const r = await get(broken.url, '/api/episode/0/frames/0');
+    expect(r.status).toBe(500);
+    expect(JSON.parse(r.body)).toEqual({ error: "internal error (the viewer's log has the details)" });
+    expect(l.find((s) => s.startsWith('[viewer] 500 GET /api/episode/0/frames/0: '))).toContain(root);
   });
 
   it('refuses a dataset video symlinked outside the dataset folder (video and decoded frames)', async () => {
