@@ -115,13 +115,16 @@ export {
   readSafetensors,
   serializeSafetensors,
   writeSafetensors,
+  writeSafetensorsStreaming,
 } from './io/safetensors.js';
 export type {
   SafetensorsEntry,
   SafetensorsHeader,
   SafetensorsMetadata,
+  SafetensorsTensorSpec,
   TensorMap,
   WriteSafetensorsOptions,
+  WriteStreamingOptions,
 } from './io/safetensors.js';
 export {
   DEFAULT_MAX_SHARD_BYTES,
@@ -132,6 +135,8 @@ export {
   writeSafetensorsSharded,
 } from './io/safetensors_dir.js';
 export type { SafetensorsIndex, ShardedWriteResult, WriteShardedOptions } from './io/safetensors_dir.js';
+export { gitBlobSha1, hfHubCacheDir, hubRepoDir, isHubId, resolveHubModel, storeCacheFile, writeCacheRef } from './io/hf_hub.js';
+export type { HubFiles, ResolveModelOptions } from './io/hf_hub.js';
 export {
   bf16BitsToFloat,
   castTensorData,

@@ -105,6 +105,8 @@ export { buildTrainingArtifacts, checkFixtureGradients, GRAD_TOLERANCE, QWEN3VL_
 export type { FinetuneMode, GradientCheckOptions, GradientReport, Qwen3VLTrainingOptions } from './artifacts/index.js';
 export { hfHubCacheDir, resolveModelDir } from './hub.js';
 export type { ResolveModelOptions } from './hub.js';
+export { QWEN3_VL_2B_REPO, writeHubTestModel } from './test_model_writer.js';
+export type { CacheFileInfo, WriteHubTestModelOptions, WrittenHubTestModel } from './test_model_writer.js';
 export { DEFAULT_MODEL_ID, loadQwen3VL } from './load.js';
 export type { LoadedQwen3VL } from './load.js';
 export { AUTOCAST_OPS, autocastGraph, cachedTrainingArtifacts } from './artifacts/index.js';

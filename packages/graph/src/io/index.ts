@@ -10,13 +10,16 @@ export {
   readSafetensors,
   serializeSafetensors,
   writeSafetensors,
+  writeSafetensorsStreaming,
 } from './safetensors.js';
 export type {
   SafetensorsEntry,
   SafetensorsHeader,
   SafetensorsMetadata,
+  SafetensorsTensorSpec,
   TensorMap,
   WriteSafetensorsOptions,
+  WriteStreamingOptions,
 } from './safetensors.js';
 export {
   DEFAULT_MAX_SHARD_BYTES,
@@ -27,6 +30,8 @@ export {
   writeSafetensorsSharded,
 } from './safetensors_dir.js';
 export type { SafetensorsIndex, ShardedWriteResult, WriteShardedOptions } from './safetensors_dir.js';
+export { gitBlobSha1, hfHubCacheDir, hubRepoDir, isHubId, resolveHubModel, storeCacheFile, writeCacheRef } from './hf_hub.js';
+export type { HubFiles, ResolveModelOptions } from './hf_hub.js';
 export { bf16BitsToFloat, castTensorData, f16BitsToFloat, floatToBf16Bits, floatToF16Bits, toFloat32 } from './float16.js';
 export { allocTyped, byteLength, tensorData, zeros } from '../tensor_data.js';
 export type { TensorData } from '../tensor_data.js';

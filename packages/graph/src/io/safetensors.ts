@@ -306,25 +306,26 @@ interface Planned {
   order: [string, TensorData][];
 }
 
+/** A tensor's place in a file before its data exists (for writeSafetensorsStreaming). */
+export interface SafetensorsTensorSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+}
+
 /**
  * Lay out a file like the Rust reference (`prepare`): tensors ordered by
  * element size descending (so every tensor is aligned to its own element size),
  * then by name; header keys in that order after `__metadata__`; header padded
  * with spaces to a multiple of 8. Deterministic for the same input.
  */
-function plan(tensors: TensorMap, metadata: SafetensorsMetadata | undefined, where: string): Planned {
-  const order = toEntries(tensors);
-  for (const [name, t] of order) {
-    if (name === '__metadata__') throw new Error(`${where}: '__metadata__' is reserved and cannot name a tensor`);
-    const n = numel(t.dims);
-    if (t.data.length !== n) {
-      throw new Error(`${where}: tensor '${name}': ${t.data.length} elements for dims [${t.dims.join(', ')}] (expected ${n})`);
-    }
-    if (!(t.dtype in SAFETENSORS_DTYPE)) throw new Error(`${where}: tensor '${name}': unsupported dtype '${t.dtype}'`);
+function planHeader<S extends SafetensorsTensorSpec>(specs: readonly S[], metadata: SafetensorsMetadata | undefined, where: string): { header: Uint8Array; order: S[] } {
+  for (const t of specs) {
+    if (t.name === '__metadata__') throw new Error(`${where}: '__metadata__' is reserved and cannot name a tensor`);
+    if (!(t.dtype in SAFETENSORS_DTYPE)) throw new Error(`${where}: tensor '${t.name}': unsupported dtype '${t.dtype}'`);
   }
-  order.sort(
-    ([an, a], [bn, b]) =>
-      BYTES_PER_ELEMENT[b.dtype] - BYTES_PER_ELEMENT[a.dtype] || (an < bn ? -1 : an > bn ? 1 : 0),
+  const order = [...specs].sort(
+    (a, b) => BYTES_PER_ELEMENT[b.dtype] - BYTES_PER_ELEMENT[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
   );
   const head: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) {
@@ -334,9 +335,9 @@ function plan(tensors: TensorMap, metadata: SafetensorsMetadata | undefined, whe
     head.__metadata__ = metadata;
   }
   let pos = 0;
-  for (const [name, t] of order) {
-    const len = t.data.byteLength;
-    head[name] = { dtype: SAFETENSORS_DTYPE[t.dtype], shape: [...t.dims], data_offsets: [pos, pos + len] };
+  for (const t of order) {
+    const len = numel(t.dims) * BYTES_PER_ELEMENT[t.dtype];
+    head[t.name] = { dtype: SAFETENSORS_DTYPE[t.dtype], shape: [...t.dims], data_offsets: [pos, pos + len] };
     pos += len;
   }
   const json = new TextEncoder().encode(JSON.stringify(head));
@@ -345,6 +346,19 @@ function plan(tensors: TensorMap, metadata: SafetensorsMetadata | undefined, whe
   new DataView(header.buffer).setBigUint64(0, BigInt(padded), true);
   header.set(json, 8);
   return { header, order };
+}
+
+function plan(tensors: TensorMap, metadata: SafetensorsMetadata | undefined, where: string): Planned {
+  const entries = toEntries(tensors);
+  for (const [name, t] of entries) {
+    const n = numel(t.dims);
+    if (t.data.length !== n) {
+      throw new Error(`${where}: tensor '${name}': ${t.data.length} elements for dims [${t.dims.join(', ')}] (expected ${n})`);
+    }
+  }
+  const byName = new Map(entries);
+  const { header, order } = planHeader(entries.map(([name, t]) => ({ name, dtype: t.dtype, dims: t.dims })), metadata, where);
+  return { header, order: order.map((s) => [s.name, byName.get(s.name)!]) };
 }
 
 function bytesOf(t: TensorData): Uint8Array {
@@ -383,14 +397,56 @@ export async function writeSafetensors(
   metadata?: SafetensorsMetadata,
   options: WriteSafetensorsOptions = {},
 ): Promise<number> {
-  assertLittleEndian();
   const { header, order } = plan(tensors, metadata, path);
+  return writeFileStreaming(path, header, order.map(([, t]) => [bytesOf(t)]), options);
+}
+
+export interface WriteStreamingOptions extends WriteSafetensorsOptions {
+  /** Called with every chunk in file order, header included (e.g. to hash the file while it is written). */
+  readonly onWrite?: (chunk: Uint8Array) => void;
+}
+
+/**
+ * Write a safetensors file whose tensor data is produced one tensor at a time,
+ * in file order, by `produce` (chunks of any size; they must add up to the
+ * tensor's byte length). Only the chunk being written is held, so files larger
+ * than memory can be made. Same layout as writeSafetensors. Returns the bytes written.
+ */
+export async function writeSafetensorsStreaming(
+  path: string,
+  specs: readonly SafetensorsTensorSpec[],
+  produce: (spec: SafetensorsTensorSpec) => Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  metadata?: SafetensorsMetadata,
+  options: WriteStreamingOptions = {},
+): Promise<number> {
+  const { header, order } = planHeader(specs, metadata, path);
+  async function* checked(spec: SafetensorsTensorSpec): AsyncIterable<Uint8Array> {
+    const want = numel(spec.dims) * BYTES_PER_ELEMENT[spec.dtype];
+    let got = 0;
+    for await (const chunk of produce(spec)) {
+      got += chunk.byteLength;
+      if (got > want) break;
+      yield chunk;
+    }
+    if (got !== want) throw new Error(`${path}: tensor '${spec.name}': produced ${got} bytes, its dtype and dims need ${want}`);
+  }
+  return writeFileStreaming(path, header, order.map(checked), options);
+}
+
+async function writeFileStreaming(
+  path: string,
+  header: Uint8Array,
+  tensors: Iterable<Iterable<Uint8Array> | AsyncIterable<Uint8Array>>,
+  options: WriteStreamingOptions,
+): Promise<number> {
+  assertLittleEndian();
   const atomic = options.atomic ?? true;
   const target = atomic ? `${path}.tmp-${process.pid}` : path;
   const fh = await open(target, 'w');
   let pos = 0;
   try {
     const write = async (b: Uint8Array): Promise<void> => {
+      options.onWrite?.(b);
       for (let off = 0; off < b.length; off += IO_CHUNK) {
         const chunk = b.subarray(off, Math.min(b.length, off + IO_CHUNK));
         let done = 0;
@@ -402,7 +458,7 @@ export async function writeSafetensors(
       }
     };
     await write(header);
-    for (const [, t] of order) await write(bytesOf(t));
+    for (const chunks of tensors) for await (const b of chunks) await write(b);
     if (options.fsync ?? true) await fh.sync();
   } catch (e) {
     await fh.close();
