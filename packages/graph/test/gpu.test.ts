@@ -4,13 +4,19 @@
 // On CPU-only machines the error path is what gets tested: asking for a
 // provider that cannot load throws ProviderUnavailableError naming the fix.
 import { describe, expect, it } from 'vitest';
-import { cast, Graph, matmul } from '@vlreward/graph';
-import { createSession, listProviders, parseDevice, ProviderUnavailableError } from '@vlreward/graph/runtime';
-import { probeGpu, tryDevice } from '../../../scripts/gpu/lib/probe.js';
+import { add, cast, Graph, matmul } from '@vlreward/graph';
+import { createSession, downloadTensor, listProviders, ort, parseDevice, ProviderUnavailableError } from '@vlreward/graph/runtime';
+import { gpuPrecisions, mixedPrecision, probeGpu, tryDevice } from '../../../scripts/gpu/lib/probe.js';
 
 const probe = await probeGpu();
 if (!probe.device) console.log(`[gpu tests] skipped: ${probe.reason}`);
 const runGpu = probe.device !== null || probe.forced;
+// The 16-bit MatMul runs when its precision is asked for (VLREWARD_GPU_PRECISIONS, default fp32 + mixed)
+// and computable; asked for but not computable: a failure under VLREWARD_GPU=1, else skipped with the reason.
+const mixed = mixedPrecision(probe.device);
+const precisions = await gpuPrecisions(probe);
+const mixedMissing = precisions.missing.find((m) => m.precision === mixed);
+if (probe.device && mixedMissing && !probe.forced) console.log(`[gpu tests] ${mixed} MatMul skipped: ${mixedMissing.reason}`);
 
 describe('device strings', () => {
   it('parses cpu | cuda | cuda:N | webgpu and rejects the rest with the accepted forms', () => {
@@ -61,8 +67,24 @@ describe.runIf(runGpu)(`on the GPU (${probe.label})`, () => {
     expect(await tryDevice(probe.device!)).toBeNull();
   });
 
-  it('bf16 (CUDA) / fp16 (WebGPU) MatMul agrees with CPU float32 within 16-bit rounding (rel L2 ≤ 1e-2)', async () => {
-    const dt = probe.device!.provider === 'webgpu' ? 'float16' : 'bfloat16';
+  it('a device-resident output (gpu-buffer on WebGPU) comes back to the host and feeds the next run', async () => {
+    const g = new Graph('resident', { opset: 21 });
+    const x = g.input('x', 'float32', [3]);
+    g.output(add(x, x), 'y');
+    const s = await createSession(g, { provider: probe.device!.provider, ...(probe.device!.deviceId !== undefined ? { deviceId: probe.device!.deviceId } : {}), preferredOutputLocation: probe.device!.provider === 'webgpu' ? 'gpu-buffer' : 'cpu' });
+    const y = (await s.runOrt({ x: new ort.Tensor('float32', Float32Array.of(1, 2, 3), [3]) })).y!;
+    if (probe.device!.provider === 'webgpu') expect(y.location).toBe('gpu-buffer');
+    // Fed straight back (no host copy), then downloaded: tensor.getData() would abort onnxruntime-node 1.30 here.
+    const z = (await s.runOrt({ x: y })).y!;
+    const host = await downloadTensor(z);
+    expect(host.location).toBe('cpu');
+    expect([...(host.data as Float32Array)]).toEqual([4, 8, 12]);
+    await s.dispose();
+  });
+
+  it.runIf(precisions.run.includes(mixed) || (probe.forced && mixedMissing !== undefined))(`${mixed} MatMul agrees with CPU float32 within 16-bit rounding (rel L2 ≤ 1e-2)`, async () => {
+    if (mixedMissing) expect.fail(mixedMissing.reason);
+    const dt = mixed === 'bf16' ? 'bfloat16' : 'float16';
     const n = 256;
     const g = new Graph('mm', { opset: 21 });
     const a = g.input('a', 'float32', [n, n]);

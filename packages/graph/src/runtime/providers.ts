@@ -46,7 +46,10 @@ export const INSTALL_HINT: Record<Provider, string> = {
   webgpu:
     'the WebGPU provider ships with onnxruntime-node on Windows, macOS and Linux x64 but needs a GPU with a ' +
     'Vulkan (Linux), Metal or D3D12 driver; on Linux install the Vulkan loader (Debian `libvulkan1`) and the GPU ' +
-    "driver's Vulkan ICD (NVIDIA: nvidia_icd.json, VK_DRIVER_FILES), then check `vulkaninfo`",
+    "driver's Vulkan ICD (NVIDIA: nvidia_icd.json, VK_DRIVER_FILES), then check `vulkaninfo`; without a GPU, a software " +
+    'Vulkan driver works (scripts/setup.sh installs both): SwiftShader from Debian `chromium` ' +
+    '(VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json, fp32 only) or lavapipe from Mesa >= 25 (Debian ' +
+    '`mesa-vulkan-drivers` from bookworm-backports, with shader-f16; Mesa 22 is rejected by Dawn)',
 };
 
 /** Directory holding onnxruntime_binding.node and the provider shared libraries. */
@@ -105,7 +108,7 @@ export function looksLikeProviderFailure(provider: Provider, message: string): b
 /** The one-line cause of a provider failure, ahead of ORT's raw message (which follows it). */
 export function explainProviderFailure(provider: Provider, message: string): string {
   if (provider === 'webgpu' && /No supported adapters|Failed to get a WebGPU adapter/i.test(message)) {
-    return 'no WebGPU adapter: Dawn found no usable Vulkan GPU (no Vulkan loader/driver, or only a software/unsupported device)';
+    return 'no WebGPU adapter: Dawn found no usable Vulkan GPU (no Vulkan loader/driver, or only an unsupported device such as Mesa 22 lavapipe)';
   }
   if (provider === 'cuda' && /Failed to load shared library|cannot open shared object/i.test(message)) {
     const missing = missingCudaLibraries();
