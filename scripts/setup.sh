@@ -16,17 +16,17 @@ fi
 # without a GPU (docs/GPU.md): SwiftShader (fp32) ships inside chromium; Mesa's
 # lavapipe adds shader-f16 (the fp16 tests) but Dawn rejects Mesa < 25, which on
 # bookworm means its backports suite, added with the URI the machine already uses.
-if [ -r /etc/os-release ] && dpkg -s chromium >/dev/null 2>&1; then
+if [ -r /etc/os-release ]; then
   . /etc/os-release
   mesa=$(dpkg-query -W -f '${Version}' mesa-vulkan-drivers 2>/dev/null || true)
-  if ! dpkg -s libvulkan1 >/dev/null 2>&1 || [ "${mesa%%.*}" = "" ] || [ "${mesa%%.*}" -lt 25 ] 2>/dev/null; then
+  if ! dpkg -s libvulkan1 >/dev/null 2>&1 || [ "${mesa%%.*}" -lt 25 ] 2>/dev/null || [ -z "$mesa" ]; then
     suite=()
     if [ "${VERSION_CODENAME:-}" = bookworm ]; then
       list=/etc/apt/sources.list.d/vlreward-backports.sources
       if [ ! -e "$list" ]; then
         # The first URI serving the plain suite (deb822 .sources, else one-line sources.list).
         uri=$(awk '/^URIs:/{u=$2} /^Suites:/{for(i=2;i<=NF;i++) if($i=="bookworm") {print u; exit}}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
-        [ -n "$uri" ] || uri=$(awk '$1=="deb" && $3=="bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+        [ -n "$uri" ] || uri=$(sed 's/\[[^]]*\]//' /etc/apt/sources.list 2>/dev/null | awk '$1=="deb" && $3=="bookworm" {print $2; exit}' || true)
         [ -n "$uri" ] || { echo "setup: no apt source for bookworm to derive bookworm-backports from" >&2; exit 1; }
         printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" >"$list"
       fi
