@@ -1,8 +1,12 @@
 import { DatasetError } from './errors.js';
 import type { RgbImage } from './image.js';
 import { LeRobotDataset, type LeRobotDatasetOptions } from './lerobot_dataset.js';
+import { ALOHA_CAMERAS } from './cameras.js';
+import { formatInvalidLabel, inferNumClasses, scanLabels, type InvalidLabelSummary, type LabelBinning } from './labels.js';
 import { seededShuffle, splitEpisodes } from './split.js';
-import { ALOHA_CAMERAS } from './synth.js';
+
+export type { LabelBinning } from './labels.js';
+export { labelFromValue } from './labels.js';
 
 /** One training sample: the seed's `{images, text, label}` plus where it came from. */
 export interface RewardSample {
@@ -17,13 +21,6 @@ export interface RewardSample {
   /** Position in the underlying LeRobotDataset. */
   readonly index: number;
 }
-
-/** How a label column becomes a class id. */
-export type LabelBinning =
-  /** The seed: vector → argmax; scalar or all-zero vector → 0. Booleans → 0/1. */
-  | 'argmax'
-  /** Scalar values digitized by ascending edges: class = number of edges ≤ value (numpy.digitize). */
-  | { readonly edges: readonly number[] };
 
 export interface AlohaRewardDatasetOptions extends LeRobotDatasetOptions {
   /** Camera keys, in order (default cam_right_wrist, cam_left_wrist, cam_high). */
@@ -40,34 +37,16 @@ export interface AlohaRewardDatasetOptions extends LeRobotDatasetOptions {
   readonly seed?: number;
   /** The seed's MAX_TRAIN_SAMPLES: keep the first N samples (after shuffling, if any). */
   readonly maxSamples?: number;
-}
-
-/** argmax with first-maximum tie-breaking (torch.argmax); all-zero → 0 as the seed does. */
-function argmax(v: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
-  return best;
-}
-
-/** The seed's label rule for one value of the label column. */
-export function labelFromValue(v: unknown, binning: LabelBinning = 'argmax'): number {
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if (binning !== 'argmax') {
-    const x = Array.isArray(v) ? Number(v[0]) : Number(v);
-    let k = 0;
-    for (const e of binning.edges) if (x >= e) k++;
-    return k;
-  }
-  if (Array.isArray(v) || ArrayBuffer.isView(v)) {
-    const a = v as ArrayLike<number>;
-    return a.length === 0 ? 0 : argmax(a);
-  }
-  return 0;
+  /**
+   * Drop rows whose label is NaN, ±∞, negative, not numeric or out of range (counted in
+   * `skippedLabels`) instead of failing on the first one (default false: a DatasetError).
+   */
+  readonly skipInvalidLabels?: boolean;
 }
 
 /**
  * The seed's AlohaRewardDataset over a LeRobotDataset: three camera images, `"Task: {task}"`,
- * label from `reward_bins` (argmax; scalar or all-zero → 0).
+ * label from `reward_bins` (argmax; a missing or all-zero vector → 0; invalid values are errors).
  */
 export class AlohaRewardDataset {
   readonly cameras: readonly string[];
@@ -77,7 +56,11 @@ export class AlohaRewardDataset {
   readonly indices: readonly number[];
   private readonly labels: Int32Array;
 
-  private constructor(readonly base: LeRobotDataset, private readonly opts: AlohaRewardDatasetOptions, indices: readonly number[]) {
+  /** Rows of this view left out because their label is invalid (only with `skipInvalidLabels`). */
+  readonly skippedLabels: InvalidLabelSummary;
+
+  /** `candidates`: positions in `base` in sample order, before invalid labels and `maxSamples` are dropped. */
+  private constructor(readonly base: LeRobotDataset, private readonly opts: AlohaRewardDatasetOptions, candidates: readonly number[]) {
     this.cameras = opts.cameras ?? ALOHA_CAMERAS;
     this.labelColumn = opts.labelColumn ?? 'reward_bins';
     const file = base.meta.info.file;
@@ -97,26 +80,31 @@ export class AlohaRewardDataset {
       });
     }
     const binning = opts.binning ?? 'argmax';
-    const first = col[indices[0] ?? 0];
     // The seed: num_classes = len(first sample's reward_bins); NUM_CLASSES overrides.
-    const inferred =
-      typeof first === 'boolean' ? 2
-      : binning !== 'argmax' ? binning.edges.length + 1
-      : Array.isArray(first) ? first.length
-      : 1;
-    this.numClasses = opts.numClasses ?? inferred;
-    this.indices = indices;
-    this.labels = new Int32Array(indices.length);
-    indices.forEach((pos, i) => {
-      const label = labelFromValue(col[pos], binning);
-      if (label < 0 || label >= this.numClasses) {
-        throw new DatasetError(
-          `row ${pos} (episode ${base.episodeAt(pos).meta.episodeIndex}): label ${label} is outside 0..${this.numClasses - 1} (numClasses ${this.numClasses})`,
-          { file: `${base.root}/${base.episodeAt(pos).meta.dataPath}`, field: this.labelColumn },
-        );
-      }
-      this.labels[i] = label;
+    this.numClasses = opts.numClasses ?? inferNumClasses(col[candidates[0] ?? 0], binning);
+    const { labels, invalid } = scanLabels(base, this.labelColumn, col, candidates, binning, this.numClasses);
+    const first = invalid.examples[0];
+    if (first && !opts.skipInvalidLabels) {
+      throw new DatasetError(
+        `${formatInvalidLabel(first)}${invalid.count > 1 ? ` (${invalid.count} rows of this view have invalid labels)` : ''}; ` +
+          'fix the data, or pass skipInvalidLabels (--skip-invalid-labels) to leave such rows out',
+        { file: first.file, field: this.labelColumn },
+      );
+    }
+    this.skippedLabels = invalid;
+    let kept: number[] = [];
+    let keptLabels: number[] = [];
+    candidates.forEach((pos, i) => {
+      if (labels[i]! < 0) return;
+      kept.push(pos);
+      keptLabels.push(labels[i]!);
     });
+    if (opts.maxSamples !== undefined) {
+      kept = kept.slice(0, Math.max(0, opts.maxSamples));
+      keptLabels = keptLabels.slice(0, kept.length);
+    }
+    this.indices = kept;
+    this.labels = Int32Array.from(keptLabels);
   }
 
   /** Opens a dataset root (or wraps an open LeRobotDataset). */
@@ -135,7 +123,6 @@ export class AlohaRewardDataset {
       for (let p = e.start; p < e.end; p += stride) idx.push(p);
     }
     if (opts.shuffle) idx = seededShuffle(idx, opts.seed ?? 0);
-    if (opts.maxSamples !== undefined) idx = idx.slice(0, Math.max(0, opts.maxSamples));
     return new AlohaRewardDataset(base, opts, idx);
   }
 

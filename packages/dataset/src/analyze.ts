@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { labelFromValue, type LabelBinning } from './aloha_reward_dataset.js';
 import { DatasetError } from './errors.js';
+import { formatInvalidLabel, inferNumClasses, scanLabels, type InvalidLabelSummary, type LabelBinning } from './labels.js';
 import { visualSize } from './meta/info.js';
 import { LeRobotDataset } from './lerobot_dataset.js';
 import { probeVideo } from './video/ffmpeg.js';
@@ -32,15 +32,26 @@ export interface DatasetAnalysis {
   readonly labels: {
     readonly column: string;
     readonly numClasses: number;
+    /** Frames per class, over the frames whose label is valid. */
     readonly histogram: readonly number[];
-    /** Fraction of frames per class. */
+    /** Fraction of the valid frames per class. */
     readonly balance: readonly number[];
+    /** Frames whose label is NaN, ±∞, negative, not numeric or out of range (training fails on them, or skips them). */
+    readonly invalid: InvalidLabelSummary;
   } | null;
   /** info.json inconsistencies and other non-fatal findings. */
   readonly warnings: readonly string[];
+  /**
+   * Always false: analyze reads the metadata and the label column only; values of other
+   * columns and the video frames are checked by `verifyDataset` (`vlreward dataset verify`).
+   */
+  readonly verified: false;
 }
 
-/** The seed's `MODE=analyze`: statistics of a dataset, without decoding every frame. */
+/**
+ * The seed's `MODE=analyze`: statistics of a dataset, without decoding every frame. Invalid
+ * labels are counted in `labels.invalid`, never thrown; nothing beyond the label column is verified.
+ */
 export async function analyze(root: string, opts: { labelColumn?: string; binning?: LabelBinning; numClasses?: number } = {}): Promise<DatasetAnalysis> {
   const warnings: string[] = [];
   const ds = await LeRobotDataset.open(root, { onWarning: (m) => warnings.push(m) });
@@ -78,13 +89,13 @@ export async function analyze(root: string, opts: { labelColumn?: string; binnin
   const lcol = ds.columns.get(column);
   if (lcol && lcol.length > 0) {
     const binning = opts.binning ?? 'argmax';
-    const first = lcol[0];
-    const inferred = typeof first === 'boolean' ? 2 : binning !== 'argmax' ? binning.edges.length + 1 : Array.isArray(first) ? first.length : 1;
-    const ls = lcol.map((v) => labelFromValue(v, binning));
-    const numClasses = Math.max(opts.numClasses ?? inferred, ...ls.map((l) => l + 1));
+    const numClasses = opts.numClasses ?? inferNumClasses(lcol[0], binning);
+    const all = Array.from({ length: ds.length }, (_, i) => i);
+    const { labels: ls, invalid } = scanLabels(ds, column, lcol, all, binning, numClasses);
     const histogram = new Array<number>(numClasses).fill(0);
-    for (const l of ls) histogram[l]!++;
-    labels = { column, numClasses, histogram, balance: histogram.map((h) => h / ls.length) };
+    for (const l of ls) if (l >= 0) histogram[l]!++;
+    const valid = ls.length - invalid.count;
+    labels = { column, numClasses, histogram, balance: histogram.map((h) => (valid > 0 ? h / valid : 0)), invalid };
   }
   return {
     root,
@@ -104,6 +115,7 @@ export async function analyze(root: string, opts: { labelColumn?: string; binnin
     },
     labels,
     warnings,
+    verified: false,
   };
 }
 
@@ -125,7 +137,14 @@ export function formatAnalysis(a: DatasetAnalysis): string {
       const frac = a.labels!.balance[k]!;
       L.push(`  class ${k}: ${String(h).padStart(7)}  ${(100 * frac).toFixed(1).padStart(5)}%  ${'#'.repeat(Math.round(frac * 40))}`);
     });
+    const bad = a.labels.invalid;
+    if (bad.count > 0) {
+      L.push(`invalid   ${bad.count} of ${a.frames} frames have no valid label (not in the histogram)`);
+      for (const x of bad.examples) L.push(`  ${formatInvalidLabel(x)}`);
+      if (bad.count > bad.examples.length) L.push(`  … ${bad.count - bad.examples.length} more`);
+    }
   } else L.push('labels    (no reward_bins column)');
   for (const w of a.warnings) L.push(`warning   ${w}`);
+  L.push('verified  no: only the metadata and the label column were read; to check every column and video frame run `vlreward dataset verify --root DIR`');
   return L.join('\n');
 }

@@ -7,11 +7,14 @@ export class DatasetError extends Error {
   override readonly name = 'DatasetError';
   readonly file: string | undefined;
   readonly field: string | undefined;
-  constructor(message: string, where: { file?: string; field?: string } = {}) {
+  /** The errno code when reading the file failed (`ENOENT`, `ELOOP`, `EACCES`, …). */
+  readonly code: string | undefined;
+  constructor(message: string, where: { file?: string; field?: string; code?: string } = {}) {
     const loc = [where.file, where.field ? `field '${where.field}'` : undefined].filter(Boolean).join(': ');
     super(loc ? `${loc}: ${message}` : message);
     this.file = where.file;
     this.field = where.field;
+    this.code = where.code;
   }
 }
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { columnTypeMismatch } from './column_types.js';
 import { DatasetError, defaultWarningHandler, type WarningHandler } from './errors.js';
 import type { RgbImage } from './image.js';
 import { imageKeys, videoKeys } from './meta/info.js';
@@ -144,6 +145,8 @@ export class LeRobotDataset {
             field: k,
           });
         }
+        const mismatch = columnTypeMismatch(info.features[k]!, t.types.get(k)!);
+        if (mismatch) throw new DatasetError(`wrong column type: ${mismatch}`, { file: t.file, field: k });
       }
       const epCol = requireColumn(t, 'episode_index');
       const rows: number[] = [];

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parquetMetadata, parquetReadObjects, parquetSchema, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
+import { columnTypeOf, type ColumnType } from './column_types.js';
 import { DatasetError } from './errors.js';
 
 /** A parquet file read whole, column by column. INT64 values are converted to `number`. */
@@ -10,6 +11,8 @@ export interface ParquetTable {
   /** Column names in file order (top-level fields). */
   readonly names: readonly string[];
   readonly columns: ReadonlyMap<string, unknown[]>;
+  /** What each top-level column holds, from the parquet schema (every column, also those not read). */
+  readonly types: ReadonlyMap<string, ColumnType>;
   /** Key/value metadata (`huggingface`, `pandas`, `ARROW:schema`, …). */
   readonly kv: Readonly<Record<string, string>>;
 }
@@ -48,7 +51,9 @@ export async function readParquet(file: string, opts: { columns?: string[] } = {
   } catch (e) {
     throw new DatasetError(`not a valid parquet file (${(e as Error).message})`, { file });
   }
-  const names = parquetSchema(md).children.map((c) => c.element.name);
+  const tree = parquetSchema(md).children;
+  const names = tree.map((c) => c.element.name);
+  const types = new Map(tree.map((c) => [c.element.name, columnTypeOf(c)]));
   if (opts.columns) {
     for (const c of opts.columns) {
       if (!names.includes(c)) throw new DatasetError(`column is missing; the file has ${names.join(', ')}`, { file, field: c });
@@ -74,7 +79,7 @@ export async function readParquet(file: string, opts: { columns?: string[] } = {
   }
   const kv: Record<string, string> = {};
   for (const e of md.key_value_metadata ?? []) kv[e.key] = e.value ?? '';
-  return { file, numRows, names, columns, kv };
+  return { file, numRows, names, columns, types, kv };
 }
 
 /** A column that must exist, with a DatasetError naming file and column otherwise. */

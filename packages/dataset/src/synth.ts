@@ -3,14 +3,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeParquet, type ParquetColumn } from './parquet_write.js';
+import { ALOHA_CAMERAS } from './cameras.js';
 import { mulberry32 } from './split.js';
-
-/** The three ALOHA cameras, in the seed's order. */
-export const ALOHA_CAMERAS = [
-  'observation.images.cam_right_wrist',
-  'observation.images.cam_left_wrist',
-  'observation.images.cam_high',
-] as const;
 
 export interface SyntheticDatasetOptions {
   readonly root: string;

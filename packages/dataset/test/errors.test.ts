@@ -1,4 +1,4 @@
-import { cpSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALOHA_CAMERAS, AlohaRewardDataset, DatasetError, LeRobotDataset, writeSyntheticDataset } from '@vlreward/dataset';
@@ -138,6 +138,21 @@ describe('bad inputs give errors naming file and field', () => {
     e = await failure(LeRobotDataset.open(root, { onWarning: () => {} }));
     expect(e.file).toBe(join(root, 'data/chunk-000/episode_000000.parquet'));
     expect(e.message).toMatch(/episode 0: the episode metadata says length 7 but the data file has 6 rows/);
+  });
+
+  it('a symlink loop on a metadata file says so (ELOOP), naming the path; it is not "missing"', async () => {
+    for (const name of ['tasks.jsonl', 'episodes_stats.jsonl', 'info.json']) {
+      const root = copy();
+      const p = join(root, 'meta', name);
+      rmSync(p);
+      symlinkSync(name, p); // points at itself
+      const e = await failure(LeRobotDataset.open(root));
+      expect(e.file).toBe(p);
+      expect(e.code).toBe('ELOOP');
+      expect(e.message).toMatch(/symlink loop \(ELOOP\)/);
+      expect(e.message).toContain(p);
+      expect(e.message).not.toMatch(/missing/);
+    }
   });
 
   it('missing meta/info.json and label out of range', async () => {

@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSyntheticDataset, type SyntheticDatasetOptions, type SyntheticDatasetSummary } from '@vlreward/dataset';
+import {
+  readParquet, writeParquet, writeSyntheticDataset,
+  type ColumnType, type ParquetColumnType, type SyntheticDatasetOptions, type SyntheticDatasetSummary,
+} from '@vlreward/dataset';
 
 const made: string[] = [];
 /** A fresh directory under os.tmpdir() (removed by cleanupTmp). */
@@ -31,4 +34,28 @@ export function dominantClass(img: { data: Uint8Array }, numClasses: number): nu
     });
   }
   return votes.indexOf(Math.max(...votes));
+}
+
+/** The writer's column type for a column read back (float → float32, int → int64, lists kept). */
+function writerType(t: ColumnType): ParquetColumnType {
+  const scalar = t.kind === 'float' ? 'float32' : t.kind === 'int' ? 'int64' : t.kind === 'bool' ? 'bool' : 'string';
+  if (t.depth === 0) return scalar as ParquetColumnType;
+  if (scalar === 'bool') throw new Error('lists of bool are not written by the package writer');
+  return { list: scalar as 'float32' | 'int64' | 'string' };
+}
+
+/**
+ * Rewrites a data file with the package's own writer, replacing some columns (new type and
+ * values, or new values in the same type); every other column keeps its type and values.
+ */
+export async function rewriteColumns(
+  file: string,
+  replace: Record<string, { type?: ParquetColumnType; data: (old: unknown, row: number) => unknown }>,
+): Promise<void> {
+  const t = await readParquet(file);
+  await writeParquet(file, t.names.map((name) => {
+    const r = replace[name];
+    const old = t.columns.get(name)!;
+    return { name, type: r?.type ?? writerType(t.types.get(name)!), data: r ? old.map((v, i) => r.data(v, i)) : old };
+  }));
 }

@@ -15,7 +15,7 @@ describe('pixel and label conventions', () => {
   it("the seed's label rule", () => {
     expect(labelFromValue([0, 0, 1, 0])).toBe(2);
     expect(labelFromValue([0, 0, 0])).toBe(0); // all-zero → 0
-    expect(labelFromValue(0.7)).toBe(0); // scalar → 0
+    expect(() => labelFromValue(0.7)).toThrow(/not a class id/); // a continuous scalar needs binning, it is not class 0
     expect(labelFromValue([0.2, 0.5, 0.5])).toBe(1); // first maximum, as torch.argmax
     expect(labelFromValue(Float32Array.from([0, 1]))).toBe(1);
     expect(labelFromValue(true)).toBe(1);

@@ -128,9 +128,8 @@ describe('AlohaRewardDataset options', () => {
     for (let i = 0; i < 32; i++) expect(rew.labelAt(i)).toBe(s.episodes[Math.floor(i / 8)]!.labels[i % 8]);
     const five = await AlohaRewardDataset.open(s.root, { numClasses: 5 });
     expect(five.numClasses).toBe(5);
-    // The seed on a scalar column without binning: every label is class 0.
-    const scalar = await AlohaRewardDataset.open(s.root, { labelColumn: 'next.reward' });
-    expect(scalar.labelHistogram()).toEqual([32]);
+    // A continuous scalar column without binning is an error (it used to make every label class 0).
+    await expect(AlohaRewardDataset.open(s.root, { labelColumn: 'next.reward' })).rejects.toThrow(/episode 0 frame 3 .*value 0.5: the scalar 0.5 is not a class id.*--bin-edges/);
   });
 
   it('configurable camera order', async () => {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetError } from '../errors.js';
+import { readFailure } from './jsonl.js';
 
 export const SUPPORTED_VERSIONS = ['v2.0', 'v2.1', 'v3.0'] as const;
 export type CodebaseVersion = (typeof SUPPORTED_VERSIONS)[number];
@@ -68,7 +69,8 @@ export async function readInfo(root: string): Promise<DatasetInfo> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
-  } catch {
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw readFailure(e, file);
     throw new DatasetError('missing: not a LeRobot dataset root (meta/info.json not found)', { file });
   }
   let raw: Record<string, unknown>;

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetError } from '../errors.js';
-import { readParquet, requireColumn } from '../parquet.js';
+import { readParquet, requireColumn, type ParquetTable } from '../parquet.js';
 import { readInfo, videoKeys, type DatasetInfo } from './info.js';
 import { readJsonIfExists, readJsonl } from './jsonl.js';
 import { formatTemplate } from './template.js';
@@ -35,7 +35,10 @@ export interface DatasetMeta {
   readonly episodes: readonly EpisodeMeta[];
   /** `meta/stats.json` (v2.0, v3.0) when present. */
   readonly stats: Readonly<Record<string, unknown>> | null;
-  /** v2.1 `meta/episodes_stats.jsonl`, keyed by episode index. */
+  /**
+   * Per-episode stats keyed by episode index, feature → {min, max, mean, std, count}: v2.1
+   * `meta/episodes_stats.jsonl`, or v3.0 `stats/*` columns of `meta/episodes/…parquet`.
+   */
   readonly episodesStats: ReadonlyMap<number, Record<string, unknown>> | null;
 }
 
@@ -123,7 +126,19 @@ async function readEpisodesV2(root: string, info: DatasetInfo): Promise<EpisodeM
   return eps;
 }
 
-async function readEpisodesV3(root: string, info: DatasetInfo): Promise<EpisodeMeta[]> {
+/** Per-episode stats of a v3.0 episodes file: columns `stats/{feature}/{min,max,mean,std,count}`, one row per episode. */
+function statsOfRow(t: ParquetTable, row: number): Record<string, unknown> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const name of t.names) {
+    if (!name.startsWith('stats/')) continue;
+    const cut = name.lastIndexOf('/');
+    const key = name.slice('stats/'.length, cut), stat = name.slice(cut + 1);
+    (out[key] ??= {})[stat] = t.columns.get(name)![row];
+  }
+  return out;
+}
+
+async function readEpisodesV3(root: string, info: DatasetInfo, stats: Map<number, Record<string, unknown>>): Promise<EpisodeMeta[]> {
   const dir = join(root, 'meta', 'episodes');
   const files = await listParquet(dir);
   if (files.length === 0) throw new DatasetError('no episode metadata parquet files (meta/episodes/chunk-*/file-*.parquet)', { file: dir });
@@ -159,6 +174,7 @@ async function readEpisodesV3(root: string, info: DatasetInfo): Promise<EpisodeM
           toTimestamp: typeof to === 'number' ? to : null,
         };
       }
+      stats.set(ep, statsOfRow(t, i));
       eps.push({
         episodeIndex: ep,
         length: num('length', i),
@@ -178,21 +194,22 @@ export async function readMeta(root: string): Promise<DatasetMeta> {
   const info = await readInfo(root);
   const tasks = await readTasks(root, info);
   const v3 = info.codebaseVersion === 'v3.0';
-  const episodes = (v3 ? await readEpisodesV3(root, info) : await readEpisodesV2(root, info)).sort((a, b) => a.episodeIndex - b.episodeIndex);
+  const v3Stats = new Map<number, Record<string, unknown>>();
+  const episodes = (v3 ? await readEpisodesV3(root, info, v3Stats) : await readEpisodesV2(root, info)).sort((a, b) => a.episodeIndex - b.episodeIndex);
   for (let i = 1; i < episodes.length; i++) {
     if (episodes[i]!.episodeIndex === episodes[i - 1]!.episodeIndex) {
       throw new DatasetError(`episode ${episodes[i]!.episodeIndex} is listed twice`, { file: join(root, 'meta', v3 ? 'episodes' : 'episodes.jsonl'), field: 'episode_index' });
     }
   }
   const stats = (await readJsonIfExists(join(root, 'meta', 'stats.json'))) as Record<string, unknown> | null;
-  let episodesStats: Map<number, Record<string, unknown>> | null = null;
+  let episodesStats: Map<number, Record<string, unknown>> | null = v3 && v3Stats.size > 0 ? v3Stats : null;
   if (info.codebaseVersion === 'v2.1') {
     const file = join(root, 'meta', 'episodes_stats.jsonl');
     try {
       const rows = await readJsonl(file);
       episodesStats = new Map(rows.map((r) => [Number(r.episode_index), (r.stats ?? {}) as Record<string, unknown>]));
     } catch (e) {
-      if (!(e instanceof DatasetError) || !e.message.includes('missing')) throw e;
+      if (!(e instanceof DatasetError) || e.code !== 'ENOENT') throw e; // episodes_stats.jsonl is optional
     }
   }
   return { root, info, tasks, episodes, stats, episodesStats };
