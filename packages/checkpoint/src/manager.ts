@@ -99,10 +99,16 @@ export class CheckpointManager {
     return this.mode === 'max' ? a > b : a < b;
   }
 
+  /**
+   * Best first. Ties go to the EARLIER step: the first checkpoint that reached a
+   * value is "best" until a strictly better one appears, which is also the rule
+   * the trainer records in trainer_state.json (one rule, so the best it prints is
+   * the one kept on disk). Non-finite metrics never rank.
+   */
   private ranked(entries: CheckpointEntry[]): CheckpointEntry[] {
     return entries
       .filter((e) => e.metric !== undefined && Number.isFinite(e.metric))
-      .sort((a, b) => (this.better(a.metric!, b.metric!) ? -1 : this.better(b.metric!, a.metric!) ? 1 : b.step - a.step));
+      .sort((a, b) => (this.better(a.metric!, b.metric!) ? -1 : this.better(b.metric!, a.metric!) ? 1 : a.step - b.step));
   }
 
   /**
@@ -164,7 +170,7 @@ export class CheckpointManager {
     return this.resolve([...(await this.list())].reverse(), verify, 'latest');
   }
 
-  /** The best checkpoint by `metric` that verifies (ties: the newer one). */
+  /** The best checkpoint by `metric` that verifies (ties: the earlier one, as the trainer records it). */
   async best(verify: VerifyLevel = 'size'): Promise<ResolvedCheckpoint | undefined> {
     if (!this.metric) throw new Error('CheckpointManager.best: no metric configured');
     return this.resolve(this.ranked(await this.list()), verify, 'best');

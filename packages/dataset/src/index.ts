@@ -31,7 +31,7 @@ export { verifyDataset, formatVerifyReport } from './verify.js';
 export type { DatasetProblem, DatasetProblemKind, VerifyOptions, VerifyReport } from './verify.js';
 export { columnTypeMismatch, valueMismatch } from './column_types.js';
 export type { ColumnType, ValueKind } from './column_types.js';
-export { splitEpisodes, seededShuffle } from './split.js';
+export { samplesOfEpisodes, seededShuffle, splitEpisodes } from './split.js';
 export type { EpisodeSplit } from './split.js';
 export { RewardDataLoader } from './loader.js';
 export type { RewardLoaderOptions } from './loader.js';

@@ -1,3 +1,9 @@
+// Train/validation split by episode, the one split of vlreward (the trainer, the
+// CLI and AlohaRewardDataset.split all call this): every frame of a validation
+// episode stays out of training, because frames of one episode are near-duplicates
+// and a frame-level split would report memorisation as accuracy.
+import { mulberry32, Rng } from '@vlreward/graph';
+
 /** Seeded Fisher–Yates shuffle (mulberry32), so every run with the same seed sees the same order. */
 export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
   const out = [...items];
@@ -15,28 +21,28 @@ export interface EpisodeSplit {
 }
 
 /**
- * Splits episode indices into train/validation by episode (no frame of a validation episode
- * is ever a training frame). With ≥ 2 episodes and valFraction > 0, both sides get at least one.
+ * Seeded split of episode ids (duplicates allowed: one entry per sample is fine).
+ * `valFraction` (default 0.2) of the distinct episodes, rounded, go to validation;
+ * with two or more episodes and valFraction > 0 both sides get at least one.
+ * Drawn from Rng(seed, stream 1), so a seed gives one split everywhere.
  */
 export function splitEpisodes(episodes: readonly number[], opts: { valFraction?: number; seed?: number } = {}): EpisodeSplit {
-  const frac = opts.valFraction ?? 0.2;
-  if (!(frac >= 0 && frac < 1)) throw new RangeError(`splitEpisodes: valFraction must be in [0, 1), got ${frac}`);
-  const order = seededShuffle([...episodes].sort((a, b) => a - b), opts.seed ?? 0);
-  let nVal = Math.round(order.length * frac);
-  if (frac > 0 && order.length >= 2) nVal = Math.min(order.length - 1, Math.max(1, nVal));
+  const valFraction = opts.valFraction ?? 0.2;
+  if (!(valFraction >= 0 && valFraction < 1)) throw new RangeError(`splitEpisodes: valFraction must be in [0, 1), got ${valFraction}`);
+  const unique = [...new Set(episodes)].sort((a, b) => a - b);
+  if (unique.length === 0) throw new RangeError('splitEpisodes: no episodes to split');
+  let nVal = Math.round(unique.length * valFraction);
+  if (valFraction > 0 && unique.length >= 2) nVal = Math.min(Math.max(nVal, 1), unique.length - 1);
+  const order = Rng.fromSeed(opts.seed ?? 0, 1).shuffle([...unique]);
   const val = order.slice(0, nVal).sort((a, b) => a - b);
-  const train = order.slice(nVal).sort((a, b) => a - b);
-  return { train, val };
+  const valSet = new Set(val);
+  return { train: unique.filter((e) => !valSet.has(e)), val };
 }
 
-/** mulberry32, a small seedable PRNG (the same generator @vlreward/graph exports; this package does not depend on graph). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Indices of samples whose episode is in `keep`, in order. */
+export function samplesOfEpisodes(sampleEpisodes: ArrayLike<number>, keep: readonly number[]): number[] {
+  const set = new Set(keep);
+  const out: number[] = [];
+  for (let i = 0; i < sampleEpisodes.length; i++) if (set.has(sampleEpisodes[i]!)) out.push(i);
+  return out;
 }

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeParquet, type ParquetColumn } from './parquet_write.js';
 import { ALOHA_CAMERAS } from './cameras.js';
-import { mulberry32 } from './split.js';
+import { mulberry32 } from '@vlreward/graph';
 
 export interface SyntheticDatasetOptions {
   readonly root: string;

@@ -162,4 +162,5 @@ export {
   updateLossScale,
 } from './optim/index.js';
 export type { AdamWOptions, AdamWResult, ClipResult, LossScaleOptions, LossScaleUpdate, UnscaleResult } from './optim/index.js';
-export { fnv1a, mulberry32 } from './random.js';
+export { fnv1a, mulberry32, Rng } from './random.js';
+export type { RngState } from './random.js';

@@ -60,6 +60,7 @@ export {
   buildArtifacts,
   cachedArtifacts,
   GRAPH_KINDS,
+  TRAINING_GRAPHS,
   inventoryKey,
   IO,
   loadArtifacts,
@@ -101,7 +102,7 @@ export type {
 } from './artifacts/index.js';
 export { qwen3VLForwardFlops, syntheticQwen3VLBatch } from './qwen3_vl/synthetic.js';
 export type { SyntheticBatchOptions } from './qwen3_vl/synthetic.js';
-export { buildTrainingArtifacts, checkFixtureGradients, GRAD_TOLERANCE, QWEN3VL_ARTIFACTS_VERSION, qwen3VLArtifactsKey, qwen3VLForwardBuilder, qwen3VLParamSpecs } from './artifacts/index.js';
+export { buildTrainingArtifacts, checkFixtureGradients, fixtureTrainingOptions, GRAD_TOLERANCE, QWEN3VL_ARTIFACTS_VERSION, qwen3VLArtifactsKey, qwen3VLForwardBuilder, qwen3VLParamSpecs } from './artifacts/index.js';
 export type { FinetuneMode, GradientCheckOptions, GradientReport, Qwen3VLTrainingOptions } from './artifacts/index.js';
 export { hfHubCacheDir, resolveModelDir } from './hub.js';
 export type { ResolveModelOptions } from './hub.js';

@@ -6,3 +6,4 @@ export type { CloseOptions } from './expectClose.js';
 export { rng, seedOf, uniform } from './rng.js';
 export { TOLERANCES } from './tolerances.js';
 export type { Tolerance } from './tolerances.js';
+export { FIXTURE_DIR, hasShared, PROCESSOR_DIR, SHARED_DIR, sharedPath } from './shared.js';

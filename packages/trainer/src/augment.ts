@@ -6,7 +6,7 @@
 // input size with bilinear sampling.
 
 import type { AugmentConfig } from './config.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '@vlreward/graph';
 
 /** An RGB image, rows top to bottom, pixels left to right, channels interleaved. */
 export interface RgbImage {

@@ -80,8 +80,8 @@ export function checkpointContents(state: ModelTrainableState, o: RewardCheckpoi
   return { head, fullWeights: { tensors, ...(o.modelConfig ? { modelConfig: o.modelConfig } : {}) }, ...processor };
 }
 
-/** Rebuilds the model runner's TrainableState from a loaded checkpoint (the inverse of checkpointContents). */
-export async function modelStateFromCheckpoint(ck: LoadedCheckpoint): Promise<ModelTrainableState> {
+/** The trained parameters of a checkpoint by graph name (head, PEFT-named LoRA factors or full weights): what scoring needs, no optimizer state. */
+export async function trainedParamsFromCheckpoint(ck: LoadedCheckpoint): Promise<Record<string, TensorData>> {
   const params: Record<string, TensorData> = { [HEAD_WEIGHT]: ck.head.weight, [HEAD_BIAS]: ck.head.bias };
   if (ck.adapter) {
     for (const [path, w] of ck.adapter.modules) {
@@ -96,6 +96,12 @@ export async function modelStateFromCheckpoint(ck: LoadedCheckpoint): Promise<Mo
       await dir.close();
     }
   }
+  return params;
+}
+
+/** Rebuilds the model runner's TrainableState from a loaded checkpoint (the inverse of checkpointContents). */
+export async function modelStateFromCheckpoint(ck: LoadedCheckpoint): Promise<ModelTrainableState> {
+  const params = await trainedParamsFromCheckpoint(ck);
   const m: Record<string, TensorData> = {};
   const v: Record<string, TensorData> = {};
   const opt = ck.state?.optimizer;

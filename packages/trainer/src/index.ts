@@ -3,8 +3,8 @@ export { DEFAULT_AUGMENT, DEFAULT_CONFIG, metricMode, resolveConfig } from './co
 export type { AugmentConfig, EarlyStoppingConfig, FinetuneMode, MetricName, Precision, Schedule, TrainConfig } from './config.js';
 export { learningRate, totalOptimizerSteps } from './schedule.js';
 export type { ScheduleOptions } from './schedule.js';
-export { Rng } from './rng.js';
-export type { RngState } from './rng.js';
+export { Rng } from '@vlreward/graph';
+export type { RngState } from '@vlreward/graph';
 export {
   argmaxRows,
   classWeightsFromHistogram,
@@ -18,8 +18,8 @@ export {
 export type { ClassStats, ClassificationReport } from './metrics.js';
 export { augmentImage, augmentSample, colorJitter, cropResize, hflip, randomCropBox } from './augment.js';
 export type { CropBox, JitterFactors, RgbImage } from './augment.js';
-export { samplesOfEpisodes, splitEpisodes } from './split.js';
-export type { EpisodeSplit } from './split.js';
+export { samplesOfEpisodes, splitEpisodes } from '@vlreward/dataset';
+export type { EpisodeSplit } from '@vlreward/dataset';
 export { JsonlLogger, parseJsonl } from './logging/jsonl.js';
 export type { JsonRecord } from './logging/jsonl.js';
 export { crc32c, maskedCrc32c } from './logging/crc32c.js';
@@ -53,10 +53,11 @@ export type {
 export { DataParallelSession, reduceGradients, shard } from './parallel/data_parallel.js';
 export type { DataParallelOptions } from './parallel/data_parallel.js';
 export type { GradientSession, Grads, WorkerFactoryModule } from './parallel/protocol.js';
-export { HEAD_BIAS, HEAD_WEIGHT, checkpointContents, modelStateFromCheckpoint, rewardCheckpointStore } from './checkpoints.js';
+export { HEAD_BIAS, HEAD_WEIGHT, checkpointContents, modelStateFromCheckpoint, rewardCheckpointStore, trainedParamsFromCheckpoint } from './checkpoints.js';
 export type { ModelTrainableState, RewardCheckpointOptions } from './checkpoints.js';
-export { RewardModelSession, parseDevice, rewardParamSpecs } from './reward_model.js';
-export type { FeedFn, RewardModelOptions } from './reward_model.js';
+export { RewardModelSession, rewardTrainingOptions } from './reward_model.js';
+export { parseDevice } from '@vlreward/graph/runtime';
+export type { RewardModelOptions } from './reward_model.js';
 export { alohaSource } from './sources.js';
 export {
   evaluateRewardModel,

@@ -5,7 +5,7 @@
 
 import { augmentSample } from './augment.js';
 import type { AugmentConfig } from './config.js';
-import { Rng } from './rng.js';
+import { Rng } from '@vlreward/graph';
 import type { EncodeFn, LoaderPosition, RewardSample, SampleSource } from './types.js';
 
 export interface PlannedBatch {

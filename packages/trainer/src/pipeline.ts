@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CheckpointManager, loadCheckpoint, PROCESSOR_FILES, type LoadedCheckpoint } from '@vlreward/checkpoint';
-import { AlohaRewardDataset, type AlohaRewardDatasetOptions } from '@vlreward/dataset';
+import { AlohaRewardDataset, splitEpisodes, type AlohaRewardDatasetOptions } from '@vlreward/dataset';
 import { writeSafetensors, type TensorData } from '@vlreward/graph';
 import {
   loadQwen3VLWeights,
@@ -20,7 +20,7 @@ import {
   type Qwen3VLConfigOverrides,
 } from '@vlreward/model';
 import { Qwen3VLProcessor, resolveModelDir } from '@vlreward/processor';
-import { modelStateFromCheckpoint, rewardCheckpointStore } from './checkpoints.js';
+import { rewardCheckpointStore, trainedParamsFromCheckpoint } from './checkpoints.js';
 import { resolveConfig, type TrainConfig } from './config.js';
 import { evaluate } from './evaluate.js';
 import { classWeightsFromHistogram, labelHistogram, type ClassificationReport } from './metrics.js';
@@ -29,7 +29,6 @@ import { RewardModelSession } from './reward_model.js';
 import { DataParallelSession } from './parallel/data_parallel.js';
 import type { RewardWorkerOptions } from './parallel/reward_worker.js';
 import { alohaSource } from './sources.js';
-import { splitEpisodes } from './split.js';
 import { train, type TrainOptions, type TrainResult } from './train.js';
 import type { EncodeFn, RewardSample, TrainerSession } from './types.js';
 
@@ -119,7 +118,7 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
   const proc = await Qwen3VLProcessor.fromPretrained(processorDir, { ...(o.minPixels ? { minPixels: o.minPixels } : {}), ...(o.maxPixels ? { maxPixels: o.maxPixels } : {}) });
 
   const episodes = Array.from({ length: source.length }, (_, i) => source.episodeOf(i));
-  const split = splitEpisodes(episodes, cfg.valFraction, cfg.seed);
+  const split = splitEpisodes(episodes, { valFraction: cfg.valFraction, seed: cfg.seed });
   let classWeights: number[] | null = null;
   if (cfg.classWeights) {
     const trainEps = new Set(split.train);
@@ -157,19 +156,20 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
       ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}),
     });
   }
-  const lora = cfg.mode === 'lora' ? makeLoraConfig({}) : null;
+  // adapter_config.json describes the adapter this session trains (not the defaults).
+  const lora = session instanceof RewardModelSession ? session.lora : cfg.mode === 'lora' ? makeLoraConfig({}) : null;
   const store = rewardCheckpointStore({
     root: ckptDir,
     mode: cfg.mode,
     ...(lora
-      ? { lora: { r: lora.r, lora_alpha: lora.alpha, lora_dropout: lora.dropout, target_modules: [...lora.targetModules], task_type: 'CAUSAL_LM' } }
+      ? { lora: { r: lora.r, lora_alpha: lora.alpha, lora_dropout: lora.dropout, target_modules: [...lora.targetModules], use_rslora: lora.useRslora, task_type: 'CAUSAL_LM' } }
       : {}),
     baseModel: resolve(base.dir),
     modelConfig: base.configJson as unknown as Record<string, unknown>,
     processorDir,
     config: { train: cfg, dataset: resolve(o.root), datasetOptions: o.dataset ?? {}, split, numClasses, classWeights, minPixels: o.minPixels ?? null, maxPixels: o.maxPixels ?? null },
-    metric: cfg.bestMetric === 'loss' ? 'val_loss' : cfg.bestMetric === 'macroF1' ? 'val_macro_f1' : 'val_accuracy',
-    metricMode: cfg.bestMetric === 'loss' ? 'min' : 'max',
+    metric: bestMetricOf(cfg.bestMetric).metric,
+    metricMode: bestMetricOf(cfg.bestMetric).mode,
   });
   try {
     const result = await train({
@@ -206,16 +206,25 @@ export interface RewardModel {
   dispose(): Promise<void>;
 }
 
-/** A checkpoint directory, or a CKPT_DIR holding checkpoint-<step> dirs (best by its metric, else the latest). */
+/** The manifest metric and direction that rank "best" for a training config (one rule for the store and for resolving). */
+export function bestMetricOf(bestMetric: TrainConfig['bestMetric']): { metric: string; mode: 'max' | 'min' } {
+  return bestMetric === 'loss' ? { metric: 'val_loss', mode: 'min' } : { metric: bestMetric === 'macroF1' ? 'val_macro_f1' : 'val_accuracy', mode: 'max' };
+}
+
+/**
+ * A checkpoint directory, or a CKPT_DIR holding checkpoint-<step> dirs: the best by
+ * the metric the run ranked with (its manifests' train.bestMetric; ties go to the
+ * earlier step, as the trainer records it), else the latest.
+ */
 export async function resolveCheckpointDir(path: string): Promise<string> {
   const dir = resolve(path);
   if (existsSync(join(dir, 'vlreward.json'))) return dir;
-  for (const metric of ['val_accuracy', undefined]) {
-    const m = new CheckpointManager({ root: dir, ...(metric ? { metric } : {}) });
-    const r = metric ? await m.best('size').catch(() => undefined) : await m.latest('size');
-    if (r) return r.entry.dir;
-  }
-  throw new Error(`${dir}: no checkpoint here (expected vlreward.json, or checkpoint-<step> folders written by 'vlreward train')`);
+  const latest = await new CheckpointManager({ root: dir }).latest('size');
+  if (!latest) throw new Error(`${dir}: no checkpoint here (expected vlreward.json, or checkpoint-<step> folders written by 'vlreward train')`);
+  const train = (latest.entry.manifest?.config as { train?: Partial<TrainConfig> } | undefined)?.train;
+  const { metric, mode } = bestMetricOf(train?.bestMetric ?? 'accuracy');
+  const best = await new CheckpointManager({ root: dir, metric, mode }).best('size').catch(() => undefined);
+  return (best ?? latest).entry.dir;
 }
 
 export async function loadRewardModel(path: string, o: { model?: string; device?: string; intraOpThreads?: number } & ImageOptions = {}): Promise<RewardModel> {
@@ -224,7 +233,7 @@ export async function loadRewardModel(path: string, o: { model?: string; device?
   const modelRef = o.model ?? ck.manifest.baseModel;
   if (!modelRef) throw new Error(`${dir}: the manifest names no base model; pass --model`);
   const base = await loadBaseModel(modelRef);
-  const state = await modelStateFromCheckpoint({ ...ck, state: { trainer: { step: 0, epoch: 0 }, optimizer: { moments: new Map() } } });
+  const trained = await trainedParamsFromCheckpoint(ck);
   const cfgRec = (ck.manifest.config ?? {}) as { minPixels?: number | null; maxPixels?: number | null };
   const imageOptions: ImageOptions = {
     ...(o.minPixels ?? cfgRec.minPixels ? { minPixels: (o.minPixels ?? cfgRec.minPixels)! } : {}),
@@ -232,7 +241,6 @@ export async function loadRewardModel(path: string, o: { model?: string; device?
   };
   const processor = await Qwen3VLProcessor.fromPretrained(ck.processorDir ?? base.dir, imageOptions);
   const numClasses = ck.head.numClasses;
-  const weights = ck.mode === 'full' ? new Map([...base.weights].map(([n, t]) => [n, state.params[n] ?? t])) : base.weights;
   const tm = ck.adapter?.config.target_modules;
   const lora = ck.adapter
     ? {
@@ -242,14 +250,15 @@ export async function loadRewardModel(path: string, o: { model?: string; device?
         ...(Array.isArray(tm) ? { targetModules: tm as LoraModule[] } : {}),
       }
     : undefined;
+  // Scoring: every parameter frozen, label-free infer graph (+ eval for a loss); no optimizer state.
   const session = await RewardModelSession.create({
     config: base.configJson,
-    weights,
+    weights: base.weights,
     mode: ck.mode === 'full' ? 'full' : 'lora',
     numClasses,
-    initial: new Map(Object.entries(state.params)),
+    initial: new Map(Object.entries(trained)),
     ...(lora ? { lora } : {}),
-    graphs: ['eval'],
+    inference: true,
     device: o.device ?? 'cpu',
     ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}),
   });
@@ -277,7 +286,7 @@ export async function evaluateRewardModel(
 
 /** Class probabilities, predicted bin and expected reward for images + task text. */
 export async function predictSample(m: RewardModel, images: RewardSample['images'], text: string): Promise<Prediction> {
-  const r = await m.session.evaluate(m.processor.encode([{ images, text, label: 0 }]));
+  const r = await m.session.infer(m.processor.encode([{ images, text }]));
   return predictionFromLogits(r.logits, m.numClasses)[0]!;
 }
 
@@ -295,7 +304,7 @@ export async function predictEpisode(
   for (let s = 0; s < ds.length; s += bs) {
     const idx = Array.from({ length: Math.min(bs, ds.length - s) }, (_, k) => s + k);
     const samples = await ds.getMany(idx);
-    const r = await m.session.evaluate(m.processor.encode(samples));
+    const r = await m.session.infer(m.processor.encode(samples));
     predictionFromLogits(r.logits, m.numClasses).forEach((p, k) => {
       const smp = samples[k]!;
       rows.push({ episode, frame: smp.frameIndex, timestamp: smp.timestamp, label: smp.label, predicted: p.predicted, expected: p.expectedReward, probs: p.probs });

@@ -1,28 +1,27 @@
-// The Qwen3-VL reward classifier as a TrainerSession: weights + LoRA/full inventory →
-// training artifacts (@vlreward/model buildArtifacts around buildQwen3VLForward) → the
-// model's TrainingSession runner, fed from processor batches through
-// prepareQwen3VLInputs. The loss is built here (graph crossEntropy) so optional class
-// weights can enter it; without weights it is the seed's mean cross-entropy.
+// The Qwen3-VL reward classifier as a TrainerSession. There is no model code here:
+// the training artifacts come from @vlreward/model's buildTrainingArtifacts (the
+// builder the fixture gradient check, the benches and the GPU check verify), run
+// by the model's TrainingSession; this file only turns the trainer's options into
+// that builder's options (rewardTrainingOptions) and processor batches into feeds.
 
-import { constant, crossEntropy, dropout, type TensorData } from '@vlreward/graph';
+import { parseDevice } from '@vlreward/graph/runtime';
+import type { TensorData } from '@vlreward/graph';
 import {
-  DIMS,
-  INPUT_NAMES,
-  TrainingSession,
-  buildArtifacts,
-  buildQwen3VLForward,
-  initClassifierHead,
-  initLoraWeights,
+  buildTrainingArtifacts,
   makeLoraConfig,
   parseQwen3VLConfig,
   prepareQwen3VLInputs,
+  TrainingSession,
+  type GraphKind,
   type LoraConfig,
-  type ParamSpec,
+  type OptimizerOptions,
+  type Precision,
   type Qwen3VLBatch,
   type Qwen3VLConfig,
   type Qwen3VLConfigJson,
+  type Qwen3VLTrainingOptions,
+  type TrainingArtifacts,
 } from '@vlreward/model';
-import type { Provider } from '@vlreward/graph/runtime';
 import type { ModelTrainableState } from './checkpoints.js';
 import type { TrainerSession } from './types.js';
 
@@ -37,47 +36,56 @@ export interface RewardModelOptions {
   readonly lora?: Partial<LoraConfig>;
   /** Seed for the head / LoRA initialisation and the dropout masks. */
   readonly seed?: number;
-  /** Initial trainable values (e.g. a fine-tuned head + adapter to continue from); default fresh init. */
+  /** Trained values by name (head, PEFT-named LoRA factors, full weights) replacing the fresh init / base weights. */
   readonly initial?: ReadonlyMap<string, TensorData>;
   /** Per-class loss weights (class imbalance); null = plain mean cross-entropy. */
   readonly classWeights?: readonly number[] | null;
-  readonly optimizer?: { weightDecay?: number; beta1?: number; beta2?: number; eps?: number; maxGradNorm?: number | null };
-  readonly precision?: 'fp32' | 'bf16' | 'fp16';
+  readonly optimizer?: OptimizerOptions;
+  readonly precision?: Precision;
   /** 'cpu' | 'cuda' | 'cuda:N' | 'webgpu'. */
   readonly device?: string;
   readonly intraOpThreads?: number;
-  /** Graphs to build (default all; ['eval'] for inference only). */
-  readonly graphs?: readonly ('train' | 'gradient' | 'optimizer' | 'eval')[];
+  /**
+   * Scoring only: every parameter frozen (no optimizer state, no fake labels),
+   * the label-free 'infer' graph and the 'eval' graph (for a loss) are built;
+   * `initial` must hold the trained head (and LoRA factors).
+   */
+  readonly inference?: boolean;
+  /** Graphs to build (default: the four training graphs, or infer + eval for `inference`). */
+  readonly graphs?: readonly GraphKind[];
 }
 
-export function parseDevice(device: string): { provider: Provider; deviceId?: number } {
-  const m = /^(cpu|cuda|webgpu)(?::(\d+))?$/.exec(device);
-  if (!m) throw new RangeError(`device '${device}': expected cpu, cuda, cuda:N or webgpu`);
-  return { provider: m[1] as Provider, ...(m[2] !== undefined ? { deviceId: Number(m[2]) } : {}) };
+/**
+ * The options the trainer passes to buildTrainingArtifacts: the one mapping from
+ * what a user sets (mode, LoRA, class weights, optimizer, precision) to the graphs
+ * that run. Exposed so tests can show that `vlreward train` builds the artifacts
+ * the fixture gradient check verifies.
+ */
+export function rewardTrainingOptions(o: RewardModelOptions): Qwen3VLTrainingOptions {
+  const weights = o.initial && o.initial.size > 0 ? new Map([...o.weights, ...o.initial]) : o.weights;
+  const classWeights = o.classWeights ?? null;
+  if (classWeights && classWeights.length !== o.numClasses) throw new RangeError(`classWeights: ${classWeights.length} weights for ${o.numClasses} classes`);
+  return {
+    mode: o.mode,
+    numClasses: o.numClasses,
+    weights,
+    seed: o.seed ?? 0,
+    ...(o.mode === 'lora' ? { lora: makeLoraConfig(o.lora ?? {}) } : {}),
+    ...(classWeights ? { classWeights } : {}),
+    ...(o.optimizer ? { optimizer: o.optimizer } : {}),
+    precision: o.precision ?? 'fp32',
+    ...(o.inference ? { inference: true, graphs: o.graphs ?? ['infer', 'eval'] } : o.graphs ? { graphs: o.graphs } : {}),
+  };
 }
-
-/** The parameter inventory: base weights, LoRA factors and the head, with what is trainable. */
-export function rewardParamSpecs(cfg: Qwen3VLConfig, o: RewardModelOptions, lora: LoraConfig | null): ParamSpec[] {
-  const seed = o.seed ?? 0;
-  const specs: ParamSpec[] = [];
-  const initial = o.initial ?? new Map<string, TensorData>();
-  const pick = (name: string, fresh: TensorData) => initial.get(name) ?? fresh;
-  for (const [name, t] of o.weights) specs.push({ name, shape: [...t.dims], dtype: t.dtype, trainable: o.mode === 'full', init: pick(name, t) });
-  if (lora) for (const [name, t] of initLoraWeights(cfg, lora, seed)) specs.push({ name, shape: [...t.dims], trainable: true, init: pick(name, t) });
-  for (const [name, t] of initClassifierHead(cfg.headHiddenSize, o.numClasses, seed)) specs.push({ name, shape: [...t.dims], trainable: true, init: pick(name, t) });
-  return specs;
-}
-
-/** Processor batch → graph feeds (M-RoPE tables, vision packing, attention bias …). */
-export type FeedFn = (batch: Qwen3VLBatch) => Record<string, TensorData>;
 
 export class RewardModelSession implements TrainerSession<Qwen3VLBatch> {
   private constructor(
+    /** The graphs this session runs (what tests compare with the fixture check's). */
+    readonly artifacts: TrainingArtifacts,
     readonly runner: TrainingSession,
     readonly config: Qwen3VLConfig,
     readonly numClasses: number,
     readonly lora: LoraConfig | null,
-    private readonly feeds: FeedFn,
   ) {}
 
   static async create(o: RewardModelOptions): Promise<RewardModelSession> {
@@ -86,61 +94,51 @@ export class RewardModelSession implements TrainerSession<Qwen3VLBatch> {
     // Checked here because ORT's own message ("no implementation for Gemm(13)") does not say what to change.
     if (o.precision === 'bf16' && dev.provider === 'cpu')
       throw new Error("precision 'bf16' needs a GPU provider: ONNX Runtime's CPU provider has no bf16 Gemm/MatMul kernels. Use --precision fp32 on cpu (the default), or --device cuda / webgpu for mixed precision");
-    const lora = o.mode === 'lora' ? makeLoraConfig(o.lora ?? {}) : null;
-    const specs = rewardParamSpecs(cfg, o, lora);
-    const weights = o.classWeights ?? null;
-    if (weights && weights.length !== o.numClasses) throw new RangeError(`classWeights: ${weights.length} weights for ${o.numClasses} classes`);
-    const artifacts = buildArtifacts(
-      (g, params, ctx) => {
-        const fwd = buildQwen3VLForward(g, cfg, params, {
-          numClasses: o.numClasses,
-          lora,
-          // LoRA dropout on each adapter's input, masks drawn by the runner per (seed, step, micro-batch, site).
-          loraDropout: (x, site) => {
-            const keep = ctx.dropoutMask(site.module, [DIMS.batch, DIMS.seq, site.inFeatures], lora!.dropout);
-            return keep ? dropout(x, lora!.dropout, keep) : x;
-          },
-        });
-        const labels = g.input(INPUT_NAMES.labels, 'int64', [DIMS.batch]);
-        const w = weights ? constant(g, { dtype: 'float32', dims: [weights.length], data: Float32Array.from(weights) }) : null;
-        return { loss: crossEntropy(fwd.logits!, labels, w), logits: fwd.logits! };
-      },
-      specs,
-      { name: 'qwen3_vl_reward', precision: o.precision ?? 'fp32', optimizer: o.optimizer ?? {}, ...(o.graphs ? { graphs: o.graphs } : {}) },
-    );
+    const opts = rewardTrainingOptions(o);
+    const artifacts = buildTrainingArtifacts(cfg, opts);
     const runner = await TrainingSession.create(artifacts, {
-      ...dev,
+      device: o.device ?? 'cpu',
       seed: o.seed ?? 0,
       ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}),
     });
-    const feeds: FeedFn = (b) => prepareQwen3VLInputs(cfg, b, { labels: true, numClasses: o.numClasses }).feeds;
-    return new RewardModelSession(runner, cfg, o.numClasses, lora, feeds);
+    return new RewardModelSession(artifacts, runner, cfg, o.numClasses, opts.lora ?? null);
+  }
+
+  private feeds(batch: Qwen3VLBatch, labels: boolean): Record<string, TensorData> {
+    return prepareQwen3VLInputs(this.config, batch, { labels, numClasses: this.numClasses }).feeds;
   }
 
   async step(batch: Qwen3VLBatch, lr: number) {
-    const r = await this.runner.step(this.feeds(batch), lr);
-    return { loss: r.loss, gradNorm: r.gradNorm };
+    const r = await this.runner.step(this.feeds(batch, true), lr);
+    return { loss: r.loss, gradNorm: r.gradNorm, paramNorm: r.paramNorm, nonFinite: r.nonFinite };
   }
 
   async accumulate(batch: Qwen3VLBatch) {
-    const r = await this.runner.accumulate(this.feeds(batch));
+    const r = await this.runner.accumulate(this.feeds(batch, true));
     return { loss: r.loss };
   }
 
   async apply(lr: number) {
     const r = await this.runner.apply(lr);
-    return { gradNorm: r.gradNorm };
+    return { gradNorm: r.gradNorm, paramNorm: r.paramNorm, nonFinite: r.nonFinite };
   }
 
-  /** d loss / d trainable params on one batch (no state change): for data-parallel workers. */
+  /** d loss / d trainable params on one batch (no state change). */
   async gradients(batch: Qwen3VLBatch): Promise<{ loss: number; grads: Record<string, TensorData> }> {
-    const r = await this.runner.computeGradients(this.feeds(batch));
+    const r = await this.runner.computeGradients(this.feeds(batch, true));
     return { loss: r.loss, grads: r.grads };
   }
 
+  /** Forward with labels: loss and logits (validation, `vlreward eval`). */
   async evaluate(batch: Qwen3VLBatch) {
-    const r = await this.runner.evaluate(this.feeds(batch));
+    const r = await this.runner.evaluate(this.feeds(batch, true));
     return { loss: Number((r.loss.data as Float32Array)[0]), logits: r.logits.data as Float32Array };
+  }
+
+  /** Label-free forward: logits only (predict, reward curves, the viewer). Needs artifacts with the 'infer' graph. */
+  async infer(batch: Qwen3VLBatch): Promise<{ logits: Float32Array }> {
+    const r = await this.runner.infer(this.feeds(batch, false));
+    return { logits: r.logits.data as Float32Array };
   }
 
   async getTrainableState(): Promise<ModelTrainableState> {

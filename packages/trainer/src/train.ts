@@ -3,6 +3,7 @@
 // else (split, batches, logging, resume bookkeeping) is set up before the loop.
 
 import { join, resolve } from 'node:path';
+import { samplesOfEpisodes, splitEpisodes, type EpisodeSplit } from '@vlreward/dataset';
 import { resolveConfig, type TrainConfig } from './config.js';
 import { evaluate } from './evaluate.js';
 import { EpochSampler, loadBatch, Prefetcher, serialReads, type LoadedBatch } from './loader.js';
@@ -11,9 +12,8 @@ import { Progress } from './logging/progress.js';
 import { SummaryWriter } from './logging/tensorboard.js';
 import { renderConfusion, renderReport, type ClassificationReport } from './metrics.js';
 import { confusionSvg, svgToPng } from './plot.js';
-import { Rng } from './rng.js';
+import { Rng } from '@vlreward/graph';
 import { learningRate, totalOptimizerSteps } from './schedule.js';
-import { samplesOfEpisodes, splitEpisodes, type EpisodeSplit } from './split.js';
 import type { CheckpointStore, EncodeFn, EvalRecord, SampleSource, TrainerSession, TrainerState } from './types.js';
 
 export interface TrainOptions<B> {
@@ -58,15 +58,22 @@ export interface TrainResult {
   readonly checkpointDirs: { readonly last?: string; readonly best?: string };
 }
 
+/**
+ * A step whose loss, gradient norm or updated parameters were NaN/Inf. The runner
+ * refused the update, nothing of that step was saved, and every checkpoint this
+ * run wrote holds finite tensors (the state never took a non-finite value).
+ */
 export class NonFiniteLossError extends Error {
   constructor(
     readonly step: number,
     readonly loss: number,
     readonly lastCheckpoint: string | undefined,
+    readonly gradNorm: number = NaN,
   ) {
     super(
-      `loss is ${loss} at step ${step}: training diverged (lower the learning rate, check the data, or use fp32). ` +
-        (lastCheckpoint ? `The last good checkpoint is intact at ${lastCheckpoint}.` : 'No checkpoint had been written yet.'),
+      `step ${step + 1}: loss ${loss}, gradient norm ${gradNorm}: training diverged, the update was refused and the run stopped ` +
+        `(lower the learning rate, check the data, or use fp32). ` +
+        (lastCheckpoint ? `The last checkpoint of this run, ${lastCheckpoint}, holds the finite state from before.` : 'No checkpoint had been written yet.'),
     );
     this.name = 'NonFiniteLossError';
   }
@@ -101,7 +108,7 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
 
   // --- data: episode split, sample cap, validation subset ----------------------
   const episodes = Array.from({ length: source.length }, (_, i) => source.episodeOf(i));
-  const split = o.split ?? splitEpisodes(episodes, cfg.valFraction, cfg.seed);
+  const split = o.split ?? splitEpisodes(episodes, { valFraction: cfg.valFraction, seed: cfg.seed });
   let trainIdx = samplesOfEpisodes(episodes, split.train);
   if (cfg.maxTrainSamples !== null && trainIdx.length > cfg.maxTrainSamples)
     trainIdx = Rng.fromSeed(cfg.seed, 2).shuffle(trainIdx).slice(0, cfg.maxTrainSamples).sort((a, b) => a - b);
@@ -121,6 +128,7 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
     st = saved.trainer;
   }
   const resumedFrom = st.step;
+  const losses: number[] = [...st.losses];
   const sampler = new EpochSampler(trainIdx, cfg.batchSize, cfg.seed, st.loader);
   const reads = serialReads(source);
   const batches = new Prefetcher<LoadedBatch<B>>(() => loadBatch(sampler.next(), reads, encode, cfg.augment, cfg.seed), cfg.prefetch);
@@ -160,100 +168,114 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
     if (isBest) dirs.best = await o.checkpoints.save('best', payload);
   };
 
-  // --- the loop ------------------------------------------------------------------------
-  const t0 = performance.now();
-  let final: ClassificationReport | null = null;
-  let stoppedEarly = false;
-  let interrupted = false;
-  for (let step = st.step; ; step++) {
-    const lr = learningRate(step, sched);
-    const last = step === total;
-    let savedNow = false;
-    const evalDue = (cfg.evalEvery > 0 && step > resumedFrom && step % cfg.evalEvery === 0) || last;
-    if (evalDue && valIdx.length > 0) {
-      savedNow = true;
-      const { report, isBest } = await runEval(step);
-      final = report;
-      await save(isBest, { val_loss: report.loss, val_accuracy: report.accuracy, val_macro_f1: report.macroF1 });
-      if (o.stopWhen?.(st.evals[st.evals.length - 1]!) && !last) {
-        say(`stopping at step ${step}: the target was reached`);
-        stoppedEarly = true;
+  // The TensorBoard writer is closed however the run ends (a diverged step, a data error).
+  try {
+    // --- the loop ------------------------------------------------------------------------
+    const t0 = performance.now();
+    let final: ClassificationReport | null = null;
+    let stoppedEarly = false;
+    let interrupted = false;
+    for (let step = st.step; ; step++) {
+      const lr = learningRate(step, sched);
+      const last = step === total;
+      let savedNow = false;
+      const evalDue = (cfg.evalEvery > 0 && step > resumedFrom && step % cfg.evalEvery === 0) || last;
+      if (evalDue && valIdx.length > 0) {
+        savedNow = true;
+        const { report, isBest } = await runEval(step);
+        final = report;
+        await save(isBest, { val_loss: report.loss, val_accuracy: report.accuracy, val_macro_f1: report.macroF1 });
+        if (o.stopWhen?.(st.evals[st.evals.length - 1]!) && !last) {
+          say(`stopping at step ${step}: the target was reached`);
+          stoppedEarly = true;
+          break;
+        }
+        if (cfg.earlyStopping && st.evalsWithoutImprovement >= cfg.earlyStopping.patience && !last) {
+          say(`early stopping at step ${step}: ${cfg.earlyStopping.metric} did not improve for ${cfg.earlyStopping.patience} evaluations`);
+          stoppedEarly = true;
+          break;
+        }
+      } else if ((cfg.saveEvery > 0 && step > resumedFrom && step % cfg.saveEvery === 0) || (last && valIdx.length === 0)) {
+        savedNow = true;
+        await save(false, {});
+      }
+      if (last) break;
+      if (o.signal?.aborted) {
+        // After this step's evaluation, so the resumed run does not evaluate it again.
+        if (!savedNow) await save(false, {});
+        interrupted = true;
+        say(`interrupted at step ${step}; resumable checkpoint in ${dirs.last ?? '(no checkpoint dir)'}`);
         break;
       }
-      if (cfg.earlyStopping && st.evalsWithoutImprovement >= cfg.earlyStopping.patience && !last) {
-        say(`early stopping at step ${step}: ${cfg.earlyStopping.metric} did not improve for ${cfg.earlyStopping.patience} evaluations`);
-        stoppedEarly = true;
-        break;
-      }
-    } else if ((cfg.saveEvery > 0 && step > resumedFrom && step % cfg.saveEvery === 0) || (last && valIdx.length === 0)) {
-      savedNow = true;
-      await save(false, {});
-    }
-    if (last) break;
-    if (o.signal?.aborted) {
-      // After this step's evaluation, so the resumed run does not evaluate it again.
-      if (!savedNow) await save(false, {});
-      interrupted = true;
-      say(`interrupted at step ${step}; resumable checkpoint in ${dirs.last ?? '(no checkpoint dir)'}`);
-      break;
-    }
 
-    let loss = 0;
-    let gradNorm: number;
-    let samples = 0;
-    if (cfg.gradAccum === 1) {
-      const b = await batches.next();
-      ({ loss, gradNorm } = await session.step(b.batch, lr));
-      samples = b.labels.length;
-      st = { ...st, loader: b.plan.after };
-    } else {
-      for (let micro = 0; micro < cfg.gradAccum; micro++) {
+      let loss = 0;
+      let gradNorm: number;
+      let nonFinite: boolean | undefined;
+      let samples = 0;
+      const loaderBefore = st.loader;
+      if (cfg.gradAccum === 1) {
         const b = await batches.next();
-        loss += (await session.accumulate(b.batch)).loss / cfg.gradAccum;
-        samples += b.labels.length;
+        ({ loss, gradNorm, nonFinite } = await session.step(b.batch, lr));
+        samples = b.labels.length;
         st = { ...st, loader: b.plan.after };
+      } else {
+        for (let micro = 0; micro < cfg.gradAccum; micro++) {
+          const b = await batches.next();
+          loss += (await session.accumulate(b.batch)).loss / cfg.gradAccum;
+          samples += b.labels.length;
+          st = { ...st, loader: b.plan.after };
+        }
+        ({ gradNorm, nonFinite } = await session.apply(lr));
       }
-      ({ gradNorm } = await session.apply(lr, cfg.gradAccum));
-    }
-    if (!Number.isFinite(loss)) throw new NonFiniteLossError(step, loss, dirs.last);
+      // Checked before anything of this step is recorded: a diverged step is never saved.
+      if (nonFinite || !Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+        st = { ...st, loader: loaderBefore };
+        throw new NonFiniteLossError(step, loss, dirs.last, gradNorm);
+      }
 
-    st = { ...st, step: step + 1, samplesSeen: st.samplesSeen + samples, losses: [...st.losses, loss] };
+      losses.push(loss); // one array for the run: no copy per step
+      st = { ...st, step: step + 1, samplesSeen: st.samplesSeen + samples, losses };
+      const seconds = (performance.now() - t0) / 1000;
+      const runSamples = st.samplesSeen - (saved?.trainer.samplesSeen ?? 0);
+      progress?.update({ step: step + 1, loss, lr, samples: runSamples });
+      jsonl.log({ event: 'step', step: step + 1, loss, lr, gradNorm, samplesPerSecond: runSamples / seconds, dataWait: batches.waitSeconds });
+      tb.addScalars({ 'train/loss': loss, 'train/lr': lr, 'train/grad_norm': gradNorm }, step + 1);
+      o.onStep?.({ step: step + 1, loss, gradNorm, lr });
+    }
+    progress?.done();
+
+    // --- summary -------------------------------------------------------------------------
     const seconds = (performance.now() - t0) / 1000;
     const runSamples = st.samplesSeen - (saved?.trainer.samplesSeen ?? 0);
-    progress?.update({ step: step + 1, loss, lr, samples: runSamples });
-    jsonl.log({ event: 'step', step: step + 1, loss, lr, gradNorm, samplesPerSecond: runSamples / seconds, dataWait: batches.waitSeconds });
-    tb.addScalars({ 'train/loss': loss, 'train/lr': lr, 'train/grad_norm': gradNorm }, step + 1);
-    o.onStep?.({ step: step + 1, loss, gradNorm, lr });
+    if (final) {
+      say(renderReport(final));
+      say(renderConfusion(final));
+      tb.addText('val/report', '```\n' + renderReport(final) + '\n\n' + renderConfusion(final) + '\n```', st.step);
+      const img = await svgToPng(confusionSvg(final.confusion, `validation confusion @ step ${st.step}`));
+      tb.addImage('val/confusion', img.png, img, st.step);
+    }
+    jsonl.log({ event: 'end', steps: st.step, stoppedEarly, interrupted, best: st.best, seconds, samplesPerSecond: runSamples / seconds, dataWaitSeconds: batches.waitSeconds });
+    return {
+      steps: st.step,
+      losses: st.losses,
+      evals: st.evals,
+      final,
+      best: st.best,
+      stoppedEarly,
+      interrupted,
+      resumedFrom,
+      split,
+      trainSamples: trainIdx.length,
+      valSamples: valIdx.length,
+      samplesPerSecond: seconds > 0 ? runSamples / seconds : 0,
+      dataWaitShare: seconds > 0 ? batches.waitSeconds / seconds : 0,
+      logDir,
+      checkpointDirs: dirs,
+    };
+  } catch (e) {
+    jsonl.log({ event: 'error', step: st.step, message: (e as Error).message });
+    throw e;
+  } finally {
+    tb.close();
   }
-  progress?.done();
-
-  // --- summary -------------------------------------------------------------------------
-  const seconds = (performance.now() - t0) / 1000;
-  const runSamples = st.samplesSeen - (saved?.trainer.samplesSeen ?? 0);
-  if (final) {
-    say(renderReport(final));
-    say(renderConfusion(final));
-    tb.addText('val/report', '```\n' + renderReport(final) + '\n\n' + renderConfusion(final) + '\n```', st.step);
-    const img = await svgToPng(confusionSvg(final.confusion, `validation confusion @ step ${st.step}`));
-    tb.addImage('val/confusion', img.png, img, st.step);
-  }
-  jsonl.log({ event: 'end', steps: st.step, stoppedEarly, interrupted, best: st.best, seconds, samplesPerSecond: runSamples / seconds, dataWaitSeconds: batches.waitSeconds });
-  tb.close();
-  return {
-    steps: st.step,
-    losses: st.losses,
-    evals: st.evals,
-    final,
-    best: st.best,
-    stoppedEarly,
-    interrupted,
-    resumedFrom,
-    split,
-    trainSamples: trainIdx.length,
-    valSamples: valIdx.length,
-    samplesPerSecond: seconds > 0 ? runSamples / seconds : 0,
-    dataWaitShare: seconds > 0 ? batches.waitSeconds / seconds : 0,
-    logDir,
-    checkpointDirs: dirs,
-  };
 }

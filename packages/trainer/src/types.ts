@@ -1,6 +1,6 @@
 // What the trainer needs from the other packages, as small structural interfaces.
 // @vlreward/dataset, @vlreward/processor and @vlreward/model satisfy them directly
-// (see session.ts for the adapter over the model's TrainingSession); tests and other
+// (reward_model.ts adapts the model's TrainingSession); tests and other
 // models can plug in anything with the same shape.
 
 import type { RgbImage } from './augment.js';
@@ -30,6 +30,11 @@ export type EncodeFn<B> = (samples: readonly RewardSample[]) => B | Promise<B>;
 export interface StepOutput {
   readonly loss: number;
   readonly gradNorm: number;
+  /**
+   * The runner refused a non-finite update (NaN/Inf loss, gradient norm or
+   * parameters): its state is still the previous step's. The trainer stops.
+   */
+  readonly nonFinite?: boolean;
 }
 
 export interface EvalOutput {
@@ -49,7 +54,7 @@ export interface TrainerSession<B> {
   /** Gradient accumulation: forward + backward adding into accumulators… */
   accumulate(batch: B): Promise<{ loss: number }>;
   /** …then average, clip and one AdamW step; clears the accumulators. */
-  apply(lr: number, microSteps: number): Promise<{ gradNorm: number }>;
+  apply(lr: number): Promise<{ gradNorm: number; nonFinite?: boolean }>;
   /** Forward only, no dropout. */
   evaluate(batch: B): Promise<EvalOutput>;
   getTrainableState(): Promise<TrainableState>;

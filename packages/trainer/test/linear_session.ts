@@ -77,13 +77,16 @@ export class LinearSession implements TrainerSession<FeatureBatch> {
     const { loss, grad } = this.forward(b);
     return { loss, gradNorm: this.adamw(grad, lr) };
   }
+  private micro = 0;
   async accumulate(b: FeatureBatch) {
     const { loss, grad } = this.forward(b);
     grad.forEach((g, i) => (this.s.acc[i]! += g));
+    this.micro++;
     return { loss };
   }
-  async apply(lr: number, micro: number) {
-    const g = this.s.acc.map((a) => a / micro);
+  async apply(lr: number) {
+    const g = this.s.acc.map((a) => a / this.micro);
+    this.micro = 0;
     this.s.acc.fill(0);
     return { gradNorm: this.adamw(g, lr) };
   }

@@ -51,18 +51,18 @@ describe('Rng', () => {
 describe('splitEpisodes', () => {
   it('splits by episode, deterministically, with no overlap', () => {
     const eps = Array.from({ length: 10 }, (_, i) => i);
-    const s1 = splitEpisodes(eps, 0.2, 0);
-    const s2 = splitEpisodes(eps, 0.2, 0);
+    const s1 = splitEpisodes(eps, { valFraction: 0.2, seed: 0 });
+    const s2 = splitEpisodes(eps, { valFraction: 0.2, seed: 0 });
     expect(s1).toEqual(s2);
     expect(s1.val).toHaveLength(2);
     expect(s1.train).toHaveLength(8);
     expect(s1.train.filter((e) => s1.val.includes(e))).toEqual([]);
-    expect(splitEpisodes(eps, 0.2, 1).val).not.toEqual(s1.val);
+    expect(splitEpisodes(eps, { valFraction: 0.2, seed: 1 }).val).not.toEqual(s1.val);
   });
   it('keeps at least one episode on each side', () => {
-    expect(splitEpisodes([5, 9], 0.1, 0).val).toHaveLength(1);
-    expect(splitEpisodes([5, 9, 11], 0.9, 0).train).toHaveLength(1);
-    expect(splitEpisodes([5, 9], 0, 0).val).toEqual([]);
+    expect(splitEpisodes([5, 9], { valFraction: 0.1, seed: 0 }).val).toHaveLength(1);
+    expect(splitEpisodes([5, 9, 11], { valFraction: 0.9, seed: 0 }).train).toHaveLength(1);
+    expect(splitEpisodes([5, 9], { valFraction: 0, seed: 0 }).val).toEqual([]);
   });
   it('maps episodes to sample indices', () => {
     expect(samplesOfEpisodes([0, 0, 1, 1, 2, 2], [0, 2])).toEqual([0, 1, 4, 5]);

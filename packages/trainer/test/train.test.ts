@@ -108,7 +108,8 @@ describe('train (linear model, real loop)', () => {
       onStep: (s) => { if (s.step === 7) session.poison = Number.NaN; },
     });
     await expect(p).rejects.toThrow(NonFiniteLossError);
-    await expect(p).rejects.toThrow(/loss is NaN at step 7.*last good checkpoint is intact at .*last/);
+    // The 8th step (steps count from 1, as the progress log does) is the poisoned one.
+    await expect(p).rejects.toThrow(/step 8: loss NaN.*update was refused.*last checkpoint of this run, .*last, holds the finite state/);
     const last = await store.loadLast();
     expect(last!.trainer.step).toBe(5);
     expect(last!.trainer.losses.every(Number.isFinite)).toBe(true);

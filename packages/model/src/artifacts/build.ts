@@ -5,7 +5,8 @@
 //   train     forward + backward + clip + AdamW: ONE session run per step
 //   gradient  forward + backward, adding into gradient accumulators
 //   optimizer scale accumulated gradients, clip, AdamW
-//   eval      forward only (no dropout): logits, loss
+//   eval      forward only (no dropout): logits, loss (takes labels)
+//   infer     forward only, no labels: logits (+ extras) for scoring
 import {
   accumulateGrads,
   adamw,
@@ -42,10 +43,12 @@ import type {
 } from './types.js';
 
 /** Bumped whenever generated graphs change for the same inputs (part of the cache key). */
-export const ARTIFACTS_FORMAT_VERSION = 1;
+export const ARTIFACTS_FORMAT_VERSION = 2;
 
-export type GraphKind = 'train' | 'gradient' | 'optimizer' | 'eval';
-export const GRAPH_KINDS: readonly GraphKind[] = ['train', 'gradient', 'optimizer', 'eval'];
+export type GraphKind = 'train' | 'gradient' | 'optimizer' | 'eval' | 'infer';
+/** Every graph kind; the default build is the four training ones (TRAINING_GRAPHS). */
+export const GRAPH_KINDS: readonly GraphKind[] = ['train', 'gradient', 'optimizer', 'eval', 'infer'];
+export const TRAINING_GRAPHS: readonly GraphKind[] = ['train', 'gradient', 'optimizer', 'eval'];
 
 export interface ArtifactManifest {
   readonly format: number;
@@ -70,6 +73,10 @@ export interface ArtifactManifest {
   readonly evalInputs: readonly IOSpec[];
   /** Outputs of the eval graph (logits, loss, extras). */
   readonly evalOutputs: readonly string[];
+  /** Batch inputs of the label-free infer graph (empty when it was not built). */
+  readonly inferInputs: readonly IOSpec[];
+  /** Outputs of the infer graph (logits, extras). */
+  readonly inferOutputs: readonly string[];
   /** Dropout keep-masks each graph takes as inputs (filled by the runner). */
   readonly dropout: Readonly<Partial<Record<GraphKind, readonly DropoutSpec[]>>>;
   readonly graphs: readonly GraphKind[];
@@ -85,7 +92,7 @@ export interface TrainingArtifacts {
 export interface BuildOptions extends ArtifactOptions {
   /** Graph name prefix (default 'model'). */
   readonly name?: string;
-  /** Which graphs to build (default all four). */
+  /** Which graphs to build (default the four training graphs; add 'infer' for label-free scoring). */
   readonly graphs?: readonly GraphKind[];
   /**
    * Force fp16-style dynamic loss scaling even in fp32 (tests the overflow
@@ -124,15 +131,15 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
     growthInterval: options.lossScale?.growthInterval ?? LOSS_SCALE_DEFAULTS.growthInterval,
   };
   const lossScaling = options.lossScaling ?? precision === 'fp16';
-  const kinds = options.graphs ?? GRAPH_KINDS;
+  const kinds = options.graphs ?? TRAINING_GRAPHS;
   const checkpointing = options.checkpointing ?? false;
   const frozenAs = options.frozenAs ?? 'initializer';
   if (frozenAs !== 'initializer' && frozenAs !== 'input') throw new Error(`buildArtifacts: frozenAs '${String(frozenAs)}' (expected 'initializer' or 'input')`);
 
   checkInventory(params);
   const trainable = params.filter((p) => p.trainable);
-  if (trainable.length === 0 && kinds.some((k) => k !== 'eval')) {
-    throw new Error('buildArtifacts: no trainable parameters; mark at least one ParamSpec trainable (or build only the eval graph)');
+  if (trainable.length === 0 && kinds.some((k) => k !== 'eval' && k !== 'infer')) {
+    throw new Error('buildArtifacts: no trainable parameters; mark at least one ParamSpec trainable (or build only the eval / infer graphs)');
   }
   const wd = trainable.map((p) => p.weightDecay ?? optimizer.weightDecay);
 
@@ -151,6 +158,8 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
   let batchInputs: IOSpec[] = [];
   let evalInputs: IOSpec[] = [];
   let evalOutputs: string[] = [];
+  let inferInputs: IOSpec[] = [];
+  let inferOutputs: string[] = [];
 
   /** Run the builder into a fresh graph; returns the bound params and batch inputs. */
   const forward = (kind: GraphKind, training: boolean) => {
@@ -162,6 +171,7 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
     const ctx: ForwardContext = {
       hasParam: (n) => src.has(n),
       training,
+      withLoss: kind !== 'infer',
       computeDType,
       dropoutMask: (maskName, shape, p) => {
         if (!(p >= 0 && p < 1)) throw new Error(`dropoutMask('${maskName}'): p must be in [0, 1), got ${p}`);
@@ -193,7 +203,7 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
     const extra = Object.fromEntries(Object.entries(out.extra ?? {}).map(([k, t]) => [k, ac.map(t)]));
     return {
       g: ac.graph,
-      out: { loss: ac.map(out.loss), logits: ac.map(out.logits), extra },
+      out: { ...(out.loss ? { loss: ac.map(out.loss) } : {}), logits: ac.map(out.logits), extra },
       batch,
       recompute: new Map([...recompute].flatMap(([n, b]) => (ac.nodes.has(n) ? [[ac.nodes.get(n)!, b] as const] : []))),
       trainableInput: (n: string) => {
@@ -219,7 +229,7 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
   /** Loss (times the loss scale when scaling) → float32 gradients of every trainable param, plus overflow flag. */
   const backward = (g: Graph, out: ForwardOutputs, wrt: Tensor[], recompute: ReadonlyMap<Node, string>) => {
     let scale: Tensor | undefined;
-    let loss = out.loss;
+    let loss = out.loss!;
     if (lossScaling) {
       scale = g.input(IO.lossScale, 'float32', []);
       loss = mul(loss, scale);
@@ -258,6 +268,9 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
       ...(foundInf ? { skip: foundInf } : {}),
     });
     g.output(norm, IO.gradNorm);
+    // One reduction over the updated parameters: a NaN/Inf anywhere in them makes
+    // it non-finite, so the runner can refuse the update without reading the state back.
+    g.output(globalNorm(upd.params), IO.paramNorm);
     trainable.forEach((p, i) => {
       g.output(upd.params[i]!, IO.updated(p.name));
       g.output(upd.m[i]!, IO.updated(IO.m(p.name)));
@@ -279,7 +292,7 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
       batchInputs = batch;
       const ps = trainableInputs({ trainableInput });
       const { grads, scale, foundInf } = backward(g, out, ps, recompute);
-      g.output(out.loss, IO.loss);
+      g.output(out.loss!, IO.loss);
       g.output(out.logits, IO.logits);
       optimizerTail(g, ps, grads, foundInf, scale);
       graphs.train = g;
@@ -290,7 +303,7 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
       const { grads } = backward(g, out, ps, recompute);
       const acc = trainable.map((p) => g.input(IO.acc(p.name), 'float32', p.shape));
       const sums = accumulateGrads(acc, grads);
-      g.output(out.loss, IO.loss);
+      g.output(out.loss!, IO.loss);
       g.output(out.logits, IO.logits);
       trainable.forEach((p, i) => g.output(sums[i]!, IO.updated(IO.acc(p.name))));
       graphs.gradient = g;
@@ -312,10 +325,17 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
       const { g, out, batch } = forward('eval', false);
       evalInputs = batch;
       g.output(out.logits, IO.logits);
-      g.output(out.loss, IO.loss);
+      g.output(out.loss!, IO.loss);
       for (const [k, t] of Object.entries(out.extra ?? {})) g.output(t, k);
       evalOutputs = [IO.logits, IO.loss, ...Object.keys(out.extra ?? {})];
       graphs.eval = g;
+    } else if (kind === 'infer') {
+      const { g, out, batch } = forward('infer', false);
+      inferInputs = batch;
+      g.output(out.logits, IO.logits);
+      for (const [k, t] of Object.entries(out.extra ?? {})) g.output(t, k);
+      inferOutputs = [IO.logits, ...Object.keys(out.extra ?? {})];
+      graphs.infer = g;
     } else {
       throw new Error(`buildArtifacts: unknown graph kind '${String(kind)}' (expected ${GRAPH_KINDS.join(', ')})`);
     }
@@ -343,6 +363,8 @@ export function buildArtifacts(builder: ForwardBuilder, params: readonly ParamSp
     batchInputs,
     evalInputs,
     evalOutputs,
+    inferInputs,
+    inferOutputs,
     dropout,
     graphs: [...kinds],
   };
@@ -376,6 +398,11 @@ function computesIn(g: Graph, dt: DType): boolean {
 }
 
 function checkForward(out: ForwardOutputs, kind: GraphKind): void {
+  if (kind === 'infer') {
+    if (!out || !out.logits) throw new Error('forward builder (infer graph) must return { logits }');
+    if (out.loss) throw new Error('forward builder (infer graph): ctx.withLoss is false, so it must not build a loss (no labels input)');
+    return;
+  }
   if (!out || !out.loss || !out.logits) throw new Error(`forward builder (${kind} graph) must return { loss, logits }`);
   if (out.loss.rank !== 0 || out.loss.dtype !== 'float32') {
     throw new Error(`forward builder (${kind} graph): loss must be a float32 scalar, got ${out.loss.toString()}`);

@@ -6,9 +6,9 @@
 // forward checks.
 import type { TensorData } from '@vlreward/graph';
 import { compareTensors, type TensorCheck, type Tolerance } from '../fixture_check.js';
-import { loadFixtureFolder } from '../fixture_files.js';
+import { loadFixtureFolder, type FixtureFolder } from '../fixture_files.js';
 import { prepareQwen3VLInputs, type Qwen3VLBatch } from '../qwen3_vl/host_inputs.js';
-import { buildTrainingArtifacts, type FinetuneMode } from './qwen3_vl.js';
+import { buildTrainingArtifacts, type FinetuneMode, type Qwen3VLTrainingOptions } from './qwen3_vl.js';
 import { TrainingSession } from './session.js';
 
 /** The fixture README's fp32 gradient tolerance for an independent implementation. */
@@ -33,6 +33,29 @@ export interface GradientCheckOptions {
 }
 
 const EMBED = 'model.language_model.embed_tokens.weight';
+
+/**
+ * The buildTrainingArtifacts options this check verifies for one mode: the
+ * fixture's weights, head and LoRA config, defaults for everything else (the
+ * defaults `vlreward train` uses), the gradient graph. Exported so a test can
+ * show the trainer builds the very same graphs.
+ */
+export function fixtureTrainingOptions(
+  fx: Pick<FixtureFolder, 'weights' | 'lora' | 'numClasses'>,
+  mode: FinetuneMode,
+  o: { readonly vision?: boolean; readonly checkpointing?: boolean } = {},
+): Qwen3VLTrainingOptions {
+  if (fx.numClasses === undefined) throw new Error('fixtureTrainingOptions: the fixture has no head (head.safetensors)');
+  return {
+    mode,
+    ...(mode === 'lora' && fx.lora ? { lora: fx.lora } : {}),
+    numClasses: fx.numClasses,
+    weights: fx.weights,
+    vision: o.vision ?? true,
+    graphs: ['gradient'],
+    ...(o.checkpointing ? { checkpointing: true } : {}),
+  };
+}
 
 /** Compute every gradient the fixture stores with the training graphs and compare. */
 export async function checkFixtureGradients(dir: string, opts: GradientCheckOptions = {}): Promise<GradientReport> {
@@ -60,16 +83,7 @@ export async function checkFixtureGradients(dir: string, opts: GradientCheckOpti
       for (const n of wanted) skipped.push({ name: n, reason: 'no lora.safetensors / adapter_config.json' });
       continue;
     }
-    const art = buildTrainingArtifacts(config, {
-      mode,
-      ...(lora ? { lora } : {}),
-      numClasses,
-      weights,
-      vision,
-      graphs: ['gradient'],
-      name: `fixture.${mode}`,
-      ...(opts.checkpointing ? { checkpointing: true } : {}),
-    });
+    const art = buildTrainingArtifacts(config, fixtureTrainingOptions(fx, mode, { vision, ...(opts.checkpointing ? { checkpointing: true } : {}) }));
     const session = await TrainingSession.create(art, { intraOpThreads: opts.threads ?? 1 });
     try {
       const feeds: Record<string, TensorData> = {};

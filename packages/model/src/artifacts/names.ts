@@ -9,6 +9,8 @@ export const IO = {
   loss: 'loss',
   logits: 'logits',
   gradNorm: 'grad_norm',
+  /** Global L2 norm of the updated trainable parameters: the runner's finiteness check (and a cheap checksum). */
+  paramNorm: 'param_norm',
   lossScale: 'amp.loss_scale',
   growthTracker: 'amp.growth_tracker',
   foundInf: 'amp.found_inf',

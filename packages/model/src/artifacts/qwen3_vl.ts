@@ -18,7 +18,7 @@ import { artifactsCacheKey, cachedArtifacts, type CacheResult, type SaveOptions 
 import type { ForwardBuilder, ParamSpec } from './types.js';
 
 /** Bumped when the Qwen3-VL training graphs change for the same inputs (cache key). */
-export const QWEN3VL_ARTIFACTS_VERSION = 1;
+export const QWEN3VL_ARTIFACTS_VERSION = 2;
 
 export type FinetuneMode = 'lora' | 'full';
 
@@ -37,6 +37,14 @@ export interface Qwen3VLTrainingOptions extends Omit<BuildOptions, 'recomputePre
   readonly vision?: boolean;
   /** Seed for initialising a missing head / missing LoRA factors (default 0). */
   readonly seed?: number;
+  /** Per-class loss weights (class imbalance); default plain mean cross-entropy. */
+  readonly classWeights?: readonly number[] | null;
+  /**
+   * Scoring a trained model: every parameter frozen (LoRA factors and the head
+   * included, all of which must be in `weights`: nothing is initialised), so
+   * no optimizer state exists; build the 'infer' (and/or 'eval') graph.
+   */
+  readonly inference?: boolean;
 }
 
 /** The parameter inventory for a mode: every base weight, the LoRA factors (lora), the head. */
@@ -45,7 +53,12 @@ export function qwen3VLParamSpecs(config: Qwen3VLConfig, opts: Qwen3VLTrainingOp
   if (mode !== 'lora' && mode !== 'full') throw new Error(`buildTrainingArtifacts: mode '${String(mode)}' (expected 'lora' or 'full')`);
   if (!Number.isInteger(opts.numClasses) || opts.numClasses < 2) throw new Error(`buildTrainingArtifacts: numClasses = ${opts.numClasses} (expected an integer >= 2)`);
   const vision = opts.vision ?? true;
+  const inference = opts.inference ?? false;
+  const trainable = !inference;
   const specs: ParamSpec[] = [];
+  const fresh = (what: string, name: string): never => {
+    throw new Error(`buildTrainingArtifacts (inference): weights have no '${name}' (the trained ${what}); load it from the checkpoint`);
+  };
   const value = (name: string, shape: readonly number[]): TensorData => {
     const w = weights.get(name);
     if (!w) throw new Error(`buildTrainingArtifacts: weights have no '${name}' (expected shape [${shape.join(', ')}])`);
@@ -57,18 +70,21 @@ export function qwen3VLParamSpecs(config: Qwen3VLConfig, opts: Qwen3VLTrainingOp
   for (const s of qwen3VLWeightSpecs(config)) {
     if (s.part === 'vision' && !vision) continue;
     const init = value(s.name, s.shape);
-    specs.push({ name: s.name, shape: s.shape, dtype: init.dtype, trainable: mode === 'full', init });
+    specs.push({ name: s.name, shape: s.shape, dtype: init.dtype, trainable: trainable && mode === 'full', init });
   }
   if (mode === 'lora') {
     const lora = opts.lora ?? DEFAULT_LORA;
-    let fresh: Map<string, TensorData> | undefined;
+    let initial: Map<string, TensorData> | undefined;
     for (const t of loraTargets(config, lora)) {
       for (const [name, shape] of [
         [t.nameA, [lora.r, t.inFeatures]],
         [t.nameB, [t.outFeatures, lora.r]],
       ] as const) {
-        const init = weights.get(name) ?? (fresh ??= initLoraWeights(config, lora, opts.seed ?? 0)).get(name)!;
-        specs.push({ name, shape, dtype: init.dtype, trainable: true, init });
+        const w = weights.get(name);
+        if (w && (w.dims.length !== shape.length || w.dims.some((d, i) => d !== shape[i])))
+          throw new Error(`buildTrainingArtifacts: LoRA factor '${name}' has shape [${w.dims.join(', ')}], r=${lora.r} expects [${shape.join(', ')}]`);
+        const init = w ?? (inference ? fresh('LoRA factor', name) : (initial ??= initLoraWeights(config, lora, opts.seed ?? 0)).get(name)!);
+        specs.push({ name, shape, dtype: init.dtype, trainable, init });
       }
     }
   }
@@ -78,20 +94,21 @@ export function qwen3VLParamSpecs(config: Qwen3VLConfig, opts: Qwen3VLTrainingOp
     [HEAD_WEIGHT, [opts.numClasses, hidden]],
     [HEAD_BIAS, [opts.numClasses]],
   ] as const) {
-    const init = weights.has(name) ? value(name, shape) : (head ??= initClassifierHead(hidden, opts.numClasses, opts.seed ?? 0)).get(name)!;
-    specs.push({ name, shape, dtype: init.dtype, trainable: true, init });
+    const init = weights.has(name) ? value(name, shape) : inference ? fresh('classifier head', name) : (head ??= initClassifierHead(hidden, opts.numClasses, opts.seed ?? 0)).get(name)!;
+    specs.push({ name, shape, dtype: init.dtype, trainable, init });
   }
   return specs;
 }
 
-/** The forward builder: Qwen3-VL + reward head + mean CE; LoRA dropout masks in training graphs. */
-export function qwen3VLForwardBuilder(config: Qwen3VLConfig, opts: Pick<Qwen3VLTrainingOptions, 'mode' | 'lora' | 'numClasses' | 'vision'>): ForwardBuilder {
+/** The forward builder: Qwen3-VL + reward head + (class-weighted) mean CE; LoRA dropout masks in training graphs. */
+export function qwen3VLForwardBuilder(config: Qwen3VLConfig, opts: Pick<Qwen3VLTrainingOptions, 'mode' | 'lora' | 'numClasses' | 'vision' | 'classWeights'>): ForwardBuilder {
   const lora = opts.mode === 'lora' ? (opts.lora ?? DEFAULT_LORA) : null;
   return (g, params, ctx) => {
     const fwd = buildQwen3VLForward(g, config, params, {
       vision: opts.vision ?? true,
       numClasses: opts.numClasses,
-      loss: true,
+      loss: ctx.withLoss,
+      ...(opts.classWeights ? { classWeights: opts.classWeights } : {}),
       lora,
       ...(lora && lora.dropout > 0
         ? {
@@ -102,7 +119,7 @@ export function qwen3VLForwardBuilder(config: Qwen3VLConfig, opts: Pick<Qwen3VLT
           }
         : {}),
     });
-    return { loss: fwd.loss!, logits: fwd.logits!, extra: { pooled: fwd.pooled } };
+    return { ...(fwd.loss ? { loss: fwd.loss } : {}), logits: fwd.logits!, extra: { pooled: fwd.pooled } };
   };
 }
 

@@ -29,6 +29,14 @@ export interface StepResult {
   readonly logits: TensorData;
   /** fp16 overflow: parameters and moments were left unchanged and the step not counted. */
   readonly skipped: boolean;
+  /**
+   * The loss, the gradient norm or the updated parameters were NaN/Inf (and not
+   * an fp16 overflow the loss scaler handles): the update was refused, the state
+   * is still the previous step's, and the step was not counted.
+   */
+  readonly nonFinite: boolean;
+  /** Global L2 norm of the trainable parameters after the step (before it, when refused). */
+  readonly paramNorm: number;
 }
 
 export interface TrainingSessionOptions extends Session.Options {
@@ -98,8 +106,9 @@ export class TrainingSession {
     const feeds: Feeds = { ...batch, ...this.stateFeeds(), [IO.step]: scalarF32(this.stepCount + 1), [IO.lr]: scalarF32(lr) };
     this.addDropout(feeds, batch, 'train', 0);
     const out = await sess.runOrt(this.withFrozen(sess, feeds));
-    const skipped = this.absorbUpdate(out);
-    return { loss: readScalarSync(out[IO.loss]!), gradNorm: readScalarSync(out[IO.gradNorm]!), logits: host(out[IO.logits]!, 'logits'), skipped };
+    const loss = readScalarSync(out[IO.loss]!);
+    const { skipped, nonFinite, gradNorm, paramNorm } = this.absorbUpdate(out, loss);
+    return { loss, gradNorm, paramNorm, logits: host(out[IO.logits]!, 'logits'), skipped, nonFinite };
   }
 
   /** Forward + backward of one micro-batch, adding its gradients into the accumulators. */
@@ -141,8 +150,8 @@ export class TrainingSession {
     return { loss: readScalarSync(out[IO.loss]!), logits: host(out[IO.logits]!, 'logits'), grads };
   }
 
-  /** Apply one optimizer step with the mean of the accumulated gradients, then clear them. */
-  async apply(lr: number): Promise<{ gradNorm: number; skipped: boolean; microBatches: number }> {
+  /** Apply one optimizer step with the mean of the accumulated gradients, then clear them (refused like `step` when non-finite). */
+  async apply(lr: number): Promise<{ gradNorm: number; paramNorm: number; skipped: boolean; nonFinite: boolean; microBatches: number }> {
     if (!this.acc || this.micro === 0) throw new Error('TrainingSession.apply: no accumulated gradients; call accumulate(batch) first');
     const sess = await this.session('optimizer');
     const feeds: Feeds = {
@@ -153,11 +162,27 @@ export class TrainingSession {
     };
     for (const name of this.trainable) feeds[IO.acc(name)] = this.acc.get(name)!;
     const out = await sess.runOrt(this.withFrozen(sess, feeds));
-    const skipped = this.absorbUpdate(out);
+    const { skipped, nonFinite, gradNorm, paramNorm } = this.absorbUpdate(out, 0);
     const microBatches = this.micro;
     this.acc = null;
     this.micro = 0;
-    return { gradNorm: readScalarSync(out[IO.gradNorm]!), skipped, microBatches };
+    return { gradNorm, paramNorm, skipped, nonFinite, microBatches };
+  }
+
+  /** Label-free forward (the 'infer' graph) with the current parameters: logits and any extra outputs. */
+  async infer(batch: Readonly<Record<string, TensorData>>): Promise<Record<string, TensorData> & { logits: TensorData }> {
+    const sess = await this.session('infer');
+    const feeds: Feeds = {};
+    for (const spec of this.manifest.inferInputs) {
+      const t = batch[spec.name];
+      if (!t) throw new Error(`TrainingSession.infer: batch has no '${spec.name}' (the infer graph takes ${this.manifest.inferInputs.map((i) => i.name).join(', ')})`);
+      feeds[spec.name] = t;
+    }
+    for (const name of this.trainable) if (sess.inputs.some((i) => i.name === name)) feeds[name] = this.state.get(name)!;
+    const out = await sess.runOrt(this.withFrozen(sess, feeds));
+    const res: Record<string, TensorData> = {};
+    for (const [k, t] of Object.entries(out)) res[k] = host(t, k);
+    return res as Record<string, TensorData> & { logits: TensorData };
   }
 
   /** Forward only (no dropout) with the current trainable values: logits, loss and any extra outputs. */
@@ -211,6 +236,8 @@ export class TrainingSession {
           throw new Error(`setTrainableState: ${what}['${p.name}'] is ${t.dtype}[${t.dims.join(', ')}], expected float32[${p.shape.join(', ')}]`);
         }
         checkValue({ name: `${what}['${p.name}']`, shape: p.shape, dtype: 'float32', trainable: true, init: t }, t);
+        const bad = firstNonFinite(t.data as Float32Array);
+        if (bad >= 0) throw new Error(`setTrainableState: ${what}['${p.name}'] is ${(t.data as Float32Array)[bad]} at flat index ${bad}: a diverged state cannot be trained on or resumed`);
         next.set(key, toOrtTensor(copyData(t)));
       }
     }
@@ -318,7 +345,7 @@ export class TrainingSession {
     const masks = this.manifest.dropout[kind] ?? [];
     if (masks.length === 0) return;
     const bound = new Map<string, number>();
-    for (const spec of kind === 'eval' ? this.manifest.evalInputs : this.manifest.batchInputs) {
+    for (const spec of kind === 'eval' ? this.manifest.evalInputs : kind === 'infer' ? this.manifest.inferInputs : this.manifest.batchInputs) {
       const t = batch[spec.name];
       if (!t) continue;
       spec.shape.forEach((d, i) => {
@@ -336,19 +363,28 @@ export class TrainingSession {
     }
   }
 
-  /** Take updated/* outputs as the new state; returns whether the step was skipped (fp16 overflow). */
-  private absorbUpdate(out: Record<string, OrtTensor>): boolean {
+  /**
+   * Take updated/* outputs as the new state, unless the step went non-finite
+   * (then the previous state stays: a NaN never reaches params, moments or a
+   * checkpoint). `skipped` is the fp16 loss scaler's in-graph skip.
+   */
+  private absorbUpdate(out: Record<string, OrtTensor>, loss: number): { skipped: boolean; nonFinite: boolean; gradNorm: number; paramNorm: number } {
+    const gradNorm = readScalarSync(out[IO.gradNorm]!);
+    const paramNorm = readScalarSync(out[IO.paramNorm]!);
+    const ampSkip = this.manifest.lossScaling && readScalarSync(out[IO.foundInf]!) !== 0;
+    if (!ampSkip && !(Number.isFinite(loss) && Number.isFinite(gradNorm) && Number.isFinite(paramNorm))) {
+      for (const t of Object.values(out)) if (t.location === 'gpu-buffer') t.dispose();
+      return { skipped: false, nonFinite: true, gradNorm, paramNorm };
+    }
     for (const name of this.trainable) {
       for (const key of [name, IO.m(name), IO.v(name)]) replace(this.state, key, out[IO.updated(key)]!);
     }
-    let skipped = false;
     if (this.manifest.lossScaling) {
       replace(this.state, IO.lossScale, out[IO.updated(IO.lossScale)]!);
       replace(this.state, IO.growthTracker, out[IO.updated(IO.growthTracker)]!);
-      skipped = readScalarSync(out[IO.foundInf]!) !== 0;
     }
-    if (!skipped) this.stepCount++;
-    return skipped;
+    if (!ampSkip) this.stepCount++;
+    return { skipped: ampSkip, nonFinite: false, gradNorm, paramNorm };
   }
 }
 
@@ -357,6 +393,12 @@ function stateOutputs(kind: GraphKind, trainable: readonly string[]): string[] {
   if (kind === 'train' || kind === 'optimizer') return trainable.flatMap((n) => [n, IO.m(n), IO.v(n)].map((x) => IO.updated(x)));
   if (kind === 'gradient') return trainable.map((n) => IO.updated(IO.acc(n)));
   return [];
+}
+
+/** Index of the first NaN/±Inf, or -1. */
+function firstNonFinite(d: Float32Array): number {
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return i;
+  return -1;
 }
 
 /** Bool mask with P(keep) = `keep`, from mulberry32 seeded by FNV-1a of `key`. */

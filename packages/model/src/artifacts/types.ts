@@ -23,8 +23,10 @@ export interface ParamSpec {
 export interface ForwardContext {
   /** Whether the inventory has parameter `name` (e.g. LoRA factors only in 'lora' mode). */
   hasParam(name: string): boolean;
-  /** True in the training and gradient graphs (dropout on), false in the eval graph. */
+  /** True in the training and gradient graphs (dropout on), false in the eval and infer graphs. */
   readonly training: boolean;
+  /** False in the infer graph: build no loss and take no labels input (scoring without labels). */
+  readonly withLoss: boolean;
   /** Activation dtype the builder should compute in ('float32' unless mixed precision). */
   readonly computeDType: DType;
   /**
@@ -45,8 +47,8 @@ export interface ForwardContext {
 }
 
 export interface ForwardOutputs {
-  /** float32 scalar loss (mean over the batch). */
-  readonly loss: Tensor;
+  /** float32 scalar loss (mean over the batch); absent exactly when ctx.withLoss is false. */
+  readonly loss?: Tensor;
   /** [B, C] logits. */
   readonly logits: Tensor;
   /** Further outputs for the eval graph (e.g. pooled features). */

@@ -1,6 +1,6 @@
 // The reward head of the seed: Linear(hidden, num_classes) on the hidden
 // state of the last real token, and mean cross-entropy against labels.
-import { type Tensor } from '@vlreward/graph';
+import { constant, type Tensor } from '@vlreward/graph';
 import { crossEntropy, gather, linear, reshape } from '../ops.js';
 import type { ParamSource } from '../qwen3_vl/params.js';
 
@@ -18,7 +18,11 @@ export function classifierHead(params: ParamSource, pooled: Tensor, hidden: numb
   return linear(pooled, params(HEAD_WEIGHT, 'float32', [numClasses, hidden]), params(HEAD_BIAS, 'float32', [numClasses]));
 }
 
-/** mean_b(logsumexp(logits[b]) - logits[b, labels[b]]) (F.cross_entropy, reduction='mean'). */
-export function classificationLoss(logits: Tensor, labels: Tensor): Tensor {
-  return crossEntropy(logits, labels);
+/**
+ * mean_b(logsumexp(logits[b]) - logits[b, labels[b]]) (F.cross_entropy, reduction='mean');
+ * with `classWeights`, torch's weighted mean Σ w[y_b]·nll_b / Σ w[y_b].
+ */
+export function classificationLoss(logits: Tensor, labels: Tensor, classWeights: readonly number[] | null = null): Tensor {
+  const w = classWeights ? constant(logits.graph, { dtype: 'float32', dims: [classWeights.length], data: Float32Array.from(classWeights) }) : null;
+  return crossEntropy(logits, labels, w);
 }

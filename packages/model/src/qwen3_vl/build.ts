@@ -31,6 +31,8 @@ export interface ForwardOptions {
   readonly numClasses?: number;
   /** Add a `labels` input and the mean cross-entropy `loss` (needs numClasses). */
   readonly loss?: boolean;
+  /** Per-class loss weights (F.cross_entropy's `weight`: a weighted mean); default unweighted. */
+  readonly classWeights?: readonly number[] | null;
   /** LoRA adapters on the text decoder projections (PEFT names via ParamSource). */
   readonly lora?: LoraConfig | null;
   /**
@@ -151,7 +153,9 @@ export function buildQwen3VLForward(g: Graph, config: Qwen3VLConfig, params: Par
     taps.set('logits', logits);
     if (opts.loss) {
       const labels = input(INPUT_NAMES.labels, 'int64', [B]);
-      loss = g.scope('loss', () => classificationLoss(logits!, labels));
+      const w = opts.classWeights ?? null;
+      if (w && w.length !== opts.numClasses) throw new Error(`buildQwen3VLForward: ${w.length} class weights for ${opts.numClasses} classes`);
+      loss = g.scope('loss', () => classificationLoss(logits!, labels, w));
       taps.set('loss', loss);
     }
   } else if (opts.loss) {

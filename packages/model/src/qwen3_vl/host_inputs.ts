@@ -9,6 +9,8 @@ import { invFreq, textRopeCosSin } from './rope.js';
 const f = Math.fround;
 /** torch.finfo(float32).min: HF's additive mask value. */
 export const MASK_MIN = -3.4028234663852886e38;
+/** Label value the loss ignores (PyTorch ignore_index; the processor's IGNORE_LABEL for samples without a label). */
+export const IGNORE_INDEX = -100;
 
 /** A model batch as the processor produces it (HF names, row-major host tensors). */
 export interface Qwen3VLBatch {
@@ -483,11 +485,15 @@ export function prepareQwen3VLInputs(config: Qwen3VLConfig, batch: Qwen3VLBatch,
     if (!lab) throw new InputError('labels: missing (the graph computes a loss)');
     if (lab.dims.length !== 1 || lab.dims[0] !== B) throw new InputError(`labels: shape [${lab.dims.join(', ')}] (expected [${B}])`);
     const lv = ints(lab, 'labels');
+    // -100 is the processor's IGNORE_LABEL (a sample without a label): the loss
+    // skips it as F.cross_entropy's ignore_index does; anything else must be a class.
     lv.forEach((v, b) => {
+      if (v === IGNORE_INDEX) return;
       if (v < 0 || (opts.numClasses !== undefined && v >= opts.numClasses)) {
-        throw new InputError(`labels[${b}] = ${v} is outside [0, ${opts.numClasses ?? 'numClasses'})`);
+        throw new InputError(`labels[${b}] = ${v} is outside [0, ${opts.numClasses ?? 'numClasses'}) (and is not the ignore label ${IGNORE_INDEX})`);
       }
     });
+    if (lv.every((v) => v === IGNORE_INDEX)) throw new InputError(`labels: every sample has the ignore label ${IGNORE_INDEX} (no labels): a loss needs at least one; score unlabeled batches with the infer graph`);
     feeds[INPUT_NAMES.labels] = tensorData('int64', [B], BigInt64Array.from(lv, BigInt));
   }
   return {

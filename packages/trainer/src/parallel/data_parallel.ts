@@ -107,6 +107,7 @@ export function reduceGradients(grads: readonly Grads[], weights: readonly numbe
  */
 export class DataParallelSession implements TrainerSession<readonly RewardSample[]> {
   private stepSamples: number[];
+  private microSteps = 0;
   /** bytes of gradients moved through IPC so far (both directions). */
   commBytes = 0;
 
@@ -150,10 +151,13 @@ export class DataParallelSession implements TrainerSession<readonly RewardSample
       this.workers.map((w, r) => (shards[r]!.length > 0 ? w.call<{ loss: number }>({ op: 'accumulate', samples: shards[r]! }) : Promise.resolve({ loss: 0 }))),
     );
     shards.forEach((s, r) => (this.stepSamples[r]! += s.length));
+    this.microSteps++;
     return { loss: losses.reduce((a, l, r) => a + l.loss * shards[r]!.length, 0) / samples.length };
   }
 
-  async apply(lr: number, microSteps: number): Promise<{ gradNorm: number }> {
+  async apply(lr: number): Promise<{ gradNorm: number }> {
+    const microSteps = this.microSteps;
+    this.microSteps = 0;
     const grads = await Promise.all(this.workers.map((w) => w.call<Grads>({ op: 'grads' })));
     const reduced = reduceGradients(grads, this.stepSamples);
     const bytes = Object.values(reduced).reduce((a, g) => a + g.byteLength, 0);
@@ -165,7 +169,7 @@ export class DataParallelSession implements TrainerSession<readonly RewardSample
 
   async step(samples: readonly RewardSample[], lr: number) {
     const { loss } = await this.accumulate(samples);
-    const { gradNorm } = await this.apply(lr, 1);
+    const { gradNorm } = await this.apply(lr);
     return { loss, gradNorm };
   }
 
