@@ -8,6 +8,8 @@ need=()
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 # Chromium drives the reward viewer's browser test (playwright-core, no browser download).
 command -v chromium >/dev/null || need+=(chromium)
+# Open MPI: the MPI collective (@vlreward/graph/distributed) and its mpirun tests.
+command -v mpirun >/dev/null || need+=(openmpi-bin libopenmpi-dev)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
