@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { describeFsError, isNotFound } from './fs_errors.js';
 
 // Crash-safe directory replacement. A checkpoint is assembled in a hidden
 // sibling `.NAME.tmp-PID-RAND`, every file and the directory are fsynced, then
@@ -51,8 +52,8 @@ export async function pathExists(p: string): Promise<boolean> {
     await stat(p);
     return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
+    if (isNotFound(e)) return false;
+    throw new Error(describeFsError(e, p), { cause: e });
   }
 }
 

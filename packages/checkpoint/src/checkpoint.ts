@@ -4,9 +4,11 @@ import {
   openSafetensorsDir,
   writeSafetensorsSharded,
   type SafetensorsDir,
+  type TensorData,
   type TensorMap,
 } from '@vlreward/graph/io';
 import { findLeftovers, pathExists, writeDirAtomic } from './atomic.js';
+import { assertFiniteTensors, describeNonFinite, firstNonFinite } from './finite.js';
 import { HEAD_FILE_NAME, readClassifierHead, writeClassifierHead, type ClassifierHead, type LoadedClassifierHead } from './head.js';
 import { pythonJson, writeFileSynced } from './json.js';
 import {
@@ -23,6 +25,8 @@ import {
 } from './manifest.js';
 import {
   ADAPTER_CONFIG_NAME,
+  ADAPTER_WEIGHTS_NAME,
+  peftTensorName,
   readPeftAdapter,
   writePeftAdapter,
   type PeftAdapter,
@@ -99,6 +103,78 @@ async function copyProcessor(src: string, files: readonly string[] | undefined, 
   return names;
 }
 
+function entriesOf<T>(m: ReadonlyMap<string, T> | Readonly<Record<string, T>>): [string, T][] {
+  return m instanceof Map ? [...m] : Object.entries(m as Readonly<Record<string, T>>);
+}
+
+/** Every tensor a checkpoint file will hold, by file, under its saved name (the names the error reports). */
+function* savedTensors(c: CheckpointContents): Generator<{ file: string; tensors: Iterable<readonly [string, TensorData]> }> {
+  yield { file: HEAD_FILE_NAME, tensors: [['classifier.weight', c.head.weight], ['classifier.bias', c.head.bias]] };
+  if (c.adapter) {
+    const lora = entriesOf(c.adapter.modules).flatMap(([path, w]): [string, TensorData][] => [
+      [peftTensorName(path, 'A'), w.A],
+      [peftTensorName(path, 'B'), w.B],
+    ]);
+    yield { file: ADAPTER_WEIGHTS_NAME, tensors: [...lora, ...(c.adapter.extra ?? [])] };
+  }
+  if (c.fullWeights) yield { file: 'model weights (model*.safetensors)', tensors: entriesOf(c.fullWeights.tensors) };
+  const opt = c.state?.optimizer;
+  if (opt) yield { file: OPTIMIZER_STATE_NAME, tensors: optimizerTensors(opt) };
+}
+
+function adapterTensors(a: PeftAdapter): [string, TensorData][] {
+  const out: [string, TensorData][] = [];
+  for (const [path, w] of a.modules) out.push([peftTensorName(path, 'A'), w.A], [peftTensorName(path, 'B'), w.B]);
+  return [...out, ...a.extra];
+}
+
+function optimizerTensors(opt: NonNullable<ResumeState['optimizer']>): [string, TensorData][] {
+  const out: [string, TensorData][] = [];
+  for (const [name, mv] of opt.moments) out.push([`${name}.exp_avg`, mv.m], [`${name}.exp_avg_sq`, mv.v]);
+  for (const [name, t] of opt.extra ?? []) out.push([`extra/${name}`, t]);
+  return out;
+}
+
+/** At most this many non-finite tensors are listed when a checkpoint is refused (a diverged run has hundreds). */
+const MAX_NON_FINITE_LISTED = 8;
+
+/** Problems for in-memory tensors of a loaded checkpoint holding NaN / Inf: file, tensor, first bad index and value. */
+function nonFiniteProblems(parts: readonly { file: string; tensors: Iterable<readonly [string, TensorData]> }[]): string[] {
+  const problems: string[] = [];
+  let more = 0;
+  for (const { file, tensors } of parts) {
+    for (const [name, t] of tensors) {
+      const bad = firstNonFinite(t);
+      if (!bad) continue;
+      if (problems.length < MAX_NON_FINITE_LISTED) problems.push(`${file}: ${describeNonFinite(name, t, bad)}`);
+      else more++;
+    }
+  }
+  if (more > 0) problems.push(`… and ${more} more non-finite tensor(s)`);
+  return problems;
+}
+
+/**
+ * The full weights of `dir`, opened lazily, with every tensor read checked for
+ * NaN / Inf: they are scanned where they are read anyway (eval, predict,
+ * export, resume read them all), not in an extra pass over gigabytes at load.
+ */
+async function openCheckedFullWeights(dir: string): Promise<SafetensorsDir> {
+  const weights = await openSafetensorsDir(dir);
+  const read = weights.read.bind(weights);
+  // An instance override rather than a wrapper type: readAll() and every caller go through read().
+  weights.read = async (name: string): Promise<TensorData> => {
+    const t = await read(name);
+    const bad = firstNonFinite(t);
+    if (bad) {
+      const file = [...weights.files].find(([, f]) => f.has(name))?.[0] ?? 'model weights';
+      throw new CorruptCheckpointError(dir, [`${file}: ${describeNonFinite(name, t, bad)}`]);
+    }
+    return t;
+  };
+  return weights;
+}
+
 /**
  * Write a complete checkpoint into `dir`, atomically: it appears (or replaces
  * the previous one) only once every file and the manifest are on disk. Returns
@@ -106,6 +182,8 @@ async function copyProcessor(src: string, files: readonly string[] | undefined, 
  */
 export async function saveCheckpoint(dir: string, contents: CheckpointContents): Promise<CheckpointManifest> {
   const mode = modeOf(contents);
+  // Before anything touches the disk: a NaN/Inf checkpoint must not replace a good previous one.
+  for (const { file, tensors } of savedTensors(contents)) assertFiniteTensors(`saveCheckpoint(${dir})`, file, tensors);
   return writeDirAtomic(dir, async (tmp) => {
     // The head first: its shape checks are the cheapest way to fail early.
     await writeClassifierHead(join(tmp, HEAD_FILE_NAME), contents.head);
@@ -207,12 +285,19 @@ export async function loadCheckpoint(dir: string, options: LoadCheckpointOptions
     if (!listed.has('model.safetensors') && !listed.has('model.safetensors.index.json')) {
       throw new CorruptCheckpointError(dir, ['full-mode checkpoint lists neither model.safetensors nor model.safetensors.index.json']);
     }
-    openFullWeights = () => openSafetensorsDir(dir);
+    openFullWeights = () => openCheckedFullWeights(dir);
   }
   let state: ResumeState | undefined;
   if (listed.has(TRAINER_STATE_NAME)) {
     state = await readResumeState(dir, (options.optimizer ?? true) && listed.has(OPTIMIZER_STATE_NAME));
   }
+  // Everything read so far is small (head, adapter) or needed whole anyway (optimizer moments): scan it here.
+  const nonFinite = nonFiniteProblems([
+    { file: HEAD_FILE_NAME, tensors: [['classifier.weight', head.weight], ['classifier.bias', head.bias]] },
+    ...(adapter ? [{ file: ADAPTER_WEIGHTS_NAME, tensors: adapterTensors(adapter) }] : []),
+    ...(state?.optimizer ? [{ file: OPTIMIZER_STATE_NAME, tensors: optimizerTensors(state.optimizer) }] : []),
+  ]);
+  if (nonFinite.length > 0) throw new CorruptCheckpointError(dir, nonFinite);
   const hasProcessor = PROCESSOR_FILES.some((f) => listed.has(f));
   return {
     dir,

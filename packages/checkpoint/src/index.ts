@@ -36,6 +36,11 @@ export { findLeftovers, recoverLeftovers, removeDirAtomic, writeDirAtomic } from
 export type { Leftover, LeftoverKind } from './atomic.js';
 export { CHECKPOINT_MAX_SHARD_BYTES, PROCESSOR_FILES, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 export type { CheckpointContents, FullWeights, LoadCheckpointOptions, LoadedCheckpoint } from './checkpoint.js';
+export { checkCheckpoint } from './check.js';
+export type { CheckCheckpointOptions, CheckpointCheck } from './check.js';
+export { NonFiniteTensorError, firstNonFinite } from './finite.js';
+export type { NonFiniteElement } from './finite.js';
+export { isQwen3VLLoraModule } from './targets.js';
 export { CHECKPOINT_PREFIX, CheckpointManager } from './manager.js';
 export type { CheckpointEntry, CheckpointManagerOptions, ResolvedCheckpoint } from './manager.js';
 export { pythonJson } from './json.js';

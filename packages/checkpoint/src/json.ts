@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { describeFsError } from './fs_errors.js';
 
 /**
  * JSON the way Python's `json.dumps(obj, indent=2, sort_keys=True)` writes it
@@ -43,10 +44,25 @@ export async function writeFileSynced(path: string, data: string | Uint8Array): 
   }
 }
 
-/** Read and parse a JSON file; errors name the file. */
+/**
+ * The error for text that JSON.parse rejected: the file, line, column and
+ * position. V8 names a position for most mistakes but not for a truncated file
+ * ("Unexpected end of JSON input"), where the position is the end of the text.
+ */
+export function jsonSyntaxError(path: string, text: string, e: unknown): Error {
+  const msg = (e as Error).message;
+  const m = /at position (\d+)/.exec(msg);
+  const pos = m ? Number(m[1]) : /end of JSON input/.test(msg) ? text.length : undefined;
+  if (pos === undefined) return new Error(`${path}: not valid JSON (${msg})`);
+  const before = text.slice(0, pos).split('\n');
+  const where = `line ${before.length}, column ${before[before.length - 1]!.length + 1} (position ${pos})`;
+  return new Error(`${path}: not valid JSON at ${where}: ${msg}`);
+}
+
+/** Read and parse a JSON file; errors name the file (and where the JSON breaks). */
 export async function readJsonFile(path: string): Promise<unknown> {
-  const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new Error(e.code === 'ENOENT' ? `${path}: file not found` : `${path}: ${e.message}`);
+  const fh = await open(path, 'r').catch((e: unknown) => {
+    throw new Error(describeFsError(e, path));
   });
   let text: string;
   try {
@@ -57,7 +73,7 @@ export async function readJsonFile(path: string): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+    throw jsonSyntaxError(path, text, e);
   }
 }
 

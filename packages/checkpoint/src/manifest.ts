@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { describeFsError, isNotFound } from './fs_errors.js';
 import { isRecord, readJsonFile } from './json.js';
 
 // `vlreward.json`: what a checkpoint is (mode, versions, config, metrics) and the
@@ -147,19 +148,30 @@ export async function verifyCheckpoint(dir: string, level: VerifyLevel = 'sha256
   const problems: string[] = [];
   for (const f of manifest.files) {
     const full = join(dir, f.path);
-    let size: number;
+    let st: Stats;
     try {
-      size = (await stat(full)).size;
-    } catch {
-      problems.push(`${f.path}: missing (manifest lists ${f.bytes} bytes)`);
+      st = await stat(full);
+    } catch (e) {
+      // Only absence is "missing"; a symlink loop or a permission error is reported as what it is.
+      problems.push(isNotFound(e) ? `${f.path}: missing (manifest lists ${f.bytes} bytes)` : `${f.path}: ${describeFsError(e, full)}`);
       continue;
     }
-    if (size !== f.bytes) {
-      problems.push(`${f.path}: size ${size} bytes, manifest says ${f.bytes}`);
+    if (!st.isFile()) {
+      problems.push(`${f.path}: ${full} is not a regular file (manifest lists a ${f.bytes}-byte file)`);
+      continue;
+    }
+    if (st.size !== f.bytes) {
+      problems.push(`${f.path}: size ${st.size} bytes, manifest says ${f.bytes}`);
       continue;
     }
     if (level === 'sha256') {
-      const sha = await sha256File(full);
+      let sha: string;
+      try {
+        sha = await sha256File(full);
+      } catch (e) {
+        problems.push(`${f.path}: ${describeFsError(e, full)}`);
+        continue;
+      }
       if (sha !== f.sha256) problems.push(`${f.path}: sha256 ${sha}, manifest says ${f.sha256}`);
     }
   }

@@ -1,6 +1,7 @@
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openSafetensors, writeSafetensors, type TensorData } from '@vlreward/graph/io';
+import { describeFsError, isNotFound } from './fs_errors.js';
 import { isRecord, pythonJson, readJsonFile, writeFileSynced } from './json.js';
 
 // LoRA adapters in Hugging Face PEFT's on-disk format, so Python PEFT loads what
@@ -289,12 +290,14 @@ export function parseAdapterConfig(json: unknown, where: string): PeftLoraConfig
   return cfg;
 }
 
+/** Whether `p` exists; a symlink loop or permission error is thrown as such (it is there, but unreadable). */
 async function exists(p: string): Promise<boolean> {
   try {
     await access(p);
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    if (isNotFound(e)) return false;
+    throw new Error(describeFsError(e, p));
   }
 }
 
