@@ -7,6 +7,7 @@ import { Tensor, type Graph, type Node } from './builder.js';
 import { isFloat } from './dtype.js';
 import { formatShape, shapesEqual } from './shape.js';
 import { add } from './ops/Add.js';
+import { cast } from './ops/Cast.js';
 import { scalar } from './ops/Constant.js';
 import { isStopGradient } from './ops/Identity.js';
 import { getOpDef, zerosLike } from './ops/index.js';
@@ -223,7 +224,9 @@ function recomputer(g: Graph, spec: GradOptions['recompute']): { blockOf: (node:
     if (!gt) {
       let c = conds.get(dep);
       if (!c) {
-        const r = reduceMax(dep, [], false);
+        // ORT's CUDA provider has no bf16 ReduceMax or Equal: gate on a float32 copy
+        // (model/src/artifacts/cuda_bf16_kernels.ts).
+        const r = reduceMax(dep.dtype === 'bfloat16' ? cast(dep, 'float32') : dep, [], false);
         conds.set(dep, (c = equal(r, r)));
       }
       byDep.set(t, (gt = where(c, t, t)));

@@ -8,7 +8,11 @@
 // Builders that honour ctx.computeDType (all-16-bit activations) need none of this.
 import { cast, Graph, type DType, type Node, type Tensor } from '@vlreward/graph';
 
-/** Ops autocast runs in the low-precision dtype (torch's autocast fp16 list, as far as our graphs use it). */
+/**
+ * Ops autocast runs in the low-precision dtype (torch's autocast fp16 list, as far as our graphs use it).
+ * Both have bf16 CUDA kernels; many ops do not (ReduceMean, Equal, Less, CumSum, Sin, Cos, Log, …), so
+ * adding one here needs cuda_bf16_kernels.ts to list it (test/cuda_bf16_coverage.test.ts checks the graphs).
+ */
 export const AUTOCAST_OPS: ReadonlySet<string> = new Set(['MatMul', 'Gemm']);
 
 export interface AutocastResult {
