@@ -13,6 +13,7 @@ import { fixtureCheckCommand } from './fixture.js';
 import { processorEncodeCommand } from './processor.js';
 import { viewCommand } from './view.js';
 import { exportCommand } from './export.js';
+import { modelSynthCommand } from './model.js';
 
 // The explicit list of sub-commands; each lives in its own file beside this one.
 export const COMMANDS: readonly Command[] = [
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   analyzeCommand, datasetShowCommand, datasetSynthCommand,
   fixtureCheckCommand,
   processorEncodeCommand,
+  modelSynthCommand,
   doctor,
   train,
   evalCommand,

@@ -10,7 +10,3 @@ export { explainProviderFailure, INSTALL_HINT, listProviders, missingCudaLibrari
 export type { DeviceSpec, Provider, ProviderInfo } from './providers.js';
 export { createSession, InferenceSession, isOrtTensor, resolveDevice, runOnce } from './session.js';
 export type { Feeds, Session } from './session.js';
-export { StatefulRunner } from './stateful.js';
-export type { RunnerStats, StatefulRunnerOptions, TransferStats } from './stateful.js';
-export { addTrainStep } from './train_step.js';
-export type { TrainStep, TrainStepOptions } from './train_step.js';

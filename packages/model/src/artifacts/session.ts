@@ -319,7 +319,7 @@ export class TrainingSession {
       const { params: _p, state: _s, seed: _seed, ...sessionOptions } = this.options;
       // WebGPU: updated state (params, moments, accumulators) stays in GPU buffers
       // between runs; ORT's Node binding has no CUDA device tensors, so under
-      // 'cuda' state round-trips through host memory (see runtime/stateful.ts).
+      // 'cuda' state round-trips through host memory (docs/GPU.md, "where training state lives").
       const provider = sessionOptions.provider ?? (sessionOptions.device ? parseDevice(sessionOptions.device).provider : 'cpu');
       // ORT rejects a preferredOutputLocation name the graph does not output, so
       // each kind names only its own state outputs (none for eval).

@@ -1,4 +1,3 @@
-import { mulberry32 } from '../src/random.js';
 import { describe, expect, it } from 'vitest';
 import {
   add,
@@ -7,8 +6,8 @@ import {
   causalPaddingMask,
   crossEntropy,
   gather,
-  Graph,
   linear,
+  mulberry32,
   mul,
   reshape,
   rmsNorm,
@@ -18,11 +17,12 @@ import {
   type Tensor,
   type TensorData,
 } from '@vlreward/graph';
-import { addTrainStep, StatefulRunner } from '@vlreward/graph/runtime';
+import { buildArtifacts, TrainingSession, type ForwardBuilder, type ParamSpec } from '../src/artifacts/index.js';
 
 // One Qwen3-style decoder block (RMSNorm, GQA attention with rotary and a
 // causal+padding mask, SwiGLU MLP) under a tiny LM head, trained to output
-// the previous token, which only attention can see.
+// the previous token, which only attention can see; through the one training
+// path (buildArtifacts → TrainingSession's fused step), as vlreward train runs.
 const B = 4;
 const S = 8;
 const V = 12;
@@ -53,13 +53,12 @@ function heads(x: Tensor, n: number): Tensor {
   return transpose(reshape(x, [0, 0, n, D]), [0, 2, 1, 3]);
 }
 
-function build(): { g: Graph; params: Tensor[] } {
-  const g = new Graph('block_train');
+const forward: ForwardBuilder = (g, params) => {
   const ids = g.input('input_ids', 'int64', [B, S]);
   const am = g.input('attention_mask', 'int64', [B, S]);
   const labels = g.input('labels', 'int64', [B * S]);
   const p: Record<string, Tensor> = {};
-  for (const [name, dims] of Object.entries(SHAPES)) p[name] = g.input(name, 'float32', dims);
+  for (const [name, dims] of Object.entries(SHAPES)) p[name] = params(name, 'float32', dims);
   const cos = new Float32Array(S * D);
   const sin = new Float32Array(S * D);
   for (let s = 0; s < S; s++)
@@ -81,9 +80,9 @@ function build(): { g: Graph; params: Tensor[] } {
   const mlp = linear(mul(silu(linear(h2, p['gate_proj.weight']!)), linear(h2, p['up_proj.weight']!)), p['down_proj.weight']!);
   const r2 = add(r1, mlp);
   const logits = linear(rmsNorm(r2, p['final_norm.weight']!), p['lm_head.weight']!);
-  g.output(crossEntropy(reshape(logits, [B * S, V]), labels), 'loss_value');
-  return { g, params: Object.values(p) };
-}
+  const flat = reshape(logits, [B * S, V]);
+  return { loss: crossEntropy(flat, labels), logits: flat };
+};
 
 function data(seed: number): Record<string, TensorData> {
   const r = rng(seed);
@@ -102,22 +101,17 @@ function data(seed: number): Record<string, TensorData> {
 }
 
 async function train(steps: number): Promise<number[]> {
-  const { g, params } = build();
-  const loss = g.outputs.find((o) => o.name === 'loss_value')!.tensor;
-  const step = addTrainStep(g, { loss, params, maxGradNorm: 1.0, weightDecay: 0 });
   const r = rng(7);
-  const init: Record<string, TensorData> = {};
-  for (const [name, dims] of Object.entries(SHAPES)) {
+  const specs: ParamSpec[] = Object.entries(SHAPES).map(([name, dims]) => {
     const n = dims.reduce((a, b) => a * b, 1);
-    init[name] = tensorData('float32', dims, dims.length === 1 ? new Float32Array(n).fill(1) : Float32Array.from({ length: n }, () => (r() - 0.5) * 0.2));
-  }
-  const runner = await StatefulRunner.create(g, { state: step.state, init: step.init(init), intraOpThreads: 1 });
+    return { name, shape: dims, trainable: true, init: tensorData('float32', dims, dims.length === 1 ? new Float32Array(n).fill(1) : Float32Array.from({ length: n }, () => (r() - 0.5) * 0.2)) };
+  });
+  const art = buildArtifacts(forward, specs, { name: 'block_train', graphs: ['train'], optimizer: { maxGradNorm: 1.0, weightDecay: 0 } });
+  const runner = await TrainingSession.create(art, { intraOpThreads: 1 });
   const losses: number[] = [];
-  const lr = tensorData('float32', [], new Float32Array([0.01]));
   for (let s = 0; s < steps; s++) {
     // A fresh batch each step, cycling through 8, so the task is learned rather than memorized.
-    const out = await runner.step({ ...data(s % 8), [step.lrInput]: lr }, ['loss']);
-    losses.push((out.loss!.data as Float32Array)[0]!);
+    losses.push((await runner.step(data(s % 8), 0.01)).loss);
   }
   await runner.dispose();
   return losses;
