@@ -4,6 +4,7 @@ import type { Collective, CollectiveBackend } from './collective.js';
 import { chooseBackend, cudaDeviceIndex, readLaunch } from './launch_env.js';
 import { MpiCollective } from './mpi.js';
 import { NcclCollective, type NcclBootstrap } from './nccl.js';
+import { loadCudaRuntime, loadNccl } from './nccl_library.js';
 import { SingleProcessCollective } from './single.js';
 import { TcpRendezvous } from './tcp_rendezvous.js';
 
@@ -28,6 +29,9 @@ export async function initCollective(o: InitCollectiveOptions = {}): Promise<Col
   if (backend === 'mpi') return MpiCollective.init();
   const gpu = cudaDeviceIndex(device, launch.localRank);
   if (gpu === null) throw new Error(`initCollective: the NCCL backend needs a cuda device, got '${device}'`);
+  // Fail here, before any rendezvous, when NCCL or the CUDA runtime is missing.
+  loadNccl();
+  loadCudaRuntime();
   if (launch.launcher === 'mpi') {
     const mpi = MpiCollective.init();
     return NcclCollective.init({ rank: mpi.rank, size: mpi.size, localRank: mpi.localRank, device: gpu, bootstrap: mpiBootstrap(mpi), ...timeout(o) });

@@ -1,9 +1,10 @@
 // Runs under `mpirun -np 2` (launch.ts): argv[2] picks the scenario.
 //   ops    every collective against values computed here; prints RESULT lines
-//   throw  rank 1 throws while rank 0 waits in a barrier (mpirun must end the job)
+//   throw  initCollective() from mpirun's env; rank 1 throws while rank 0 waits in a
+//          barrier (mpirun must end the job)
 //   bench  all-reduce bandwidth for the sizes (MB) in argv[3] (comma-separated)
 
-import { MpiCollective } from '@vlreward/graph/distributed';
+import { initCollective, MpiCollective } from '@vlreward/graph/distributed';
 
 const scenario = process.argv[2];
 
@@ -69,9 +70,9 @@ async function ops(): Promise<void> {
 }
 
 async function fail(): Promise<void> {
-  const c = MpiCollective.init();
+  const c = await initCollective({ device: 'cpu' }); // mpirun's env: the MPI backend
   await c.barrier();
-  report({ rank: c.rank, check: 'joined' });
+  report({ rank: c.rank, check: 'joined', backend: c.backend, size: c.size, localRank: c.localRank });
   if (c.rank === 1) {
     await new Promise((r) => setTimeout(r, 300));
     throw new Error('rank 1 fails on purpose');
