@@ -1,10 +1,11 @@
-// `vlreward dataset show` (one sample's camera images as PNG + sample.json) and
-// `vlreward dataset synth` (a small learnable LeRobot dataset in genuine layout).
+// `vlreward dataset show` (one sample's camera images as PNG + sample.json),
+// `vlreward dataset synth` (a small learnable LeRobot dataset in genuine layout) and
+// `vlreward dataset verify` (every column and every video frame against the metadata).
 
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ALOHA_CAMERAS, LeRobotDataset, labelFromValue, writePng, writeSyntheticDataset } from '@vlreward/dataset';
+import { ALOHA_CAMERAS, LeRobotDataset, checkLabel, formatLabelValue, formatVerifyReport, verifyDataset, writePng, writeSyntheticDataset } from '@vlreward/dataset';
 import { UsageError, type Command } from '../command.js';
 
 type Options = Record<string, { type: 'string' | 'boolean' }>;
@@ -18,10 +19,11 @@ function flags<O extends Options>(argv: string[], options: O) {
   }
 }
 
+/** A decimal integer flag; Number() alone would take ' ' as 0 and '0x10' as 16. */
 function int(name: string, raw: string | undefined, min: number): number | undefined {
   if (raw === undefined) return undefined;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} '${raw}': expected an integer ≥ ${min}`);
+  const v = /^\s*[+-]?\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(v) || v < min) throw new UsageError(`--${name} '${raw}': expected an integer ≥ ${min}`);
   return v;
 }
 
@@ -66,9 +68,13 @@ export const datasetShowCommand: Command = {
       files.push(file);
     }
     const column = v['label-column'] ?? 'reward_bins';
+    // An invalid label value is shown, not thrown: show is how one looks at a bad row.
+    const checked = column in item.row ? checkLabel(item.row[column]) : null;
+    if (checked && !checked.ok) console.error(`episode ${item.episodeIndex} frame ${item.frameIndex}: column '${column}' value ${formatLabelValue(item.row[column])}: ${checked.reason}`);
     const sample = {
       text: `Task: ${item.task}`,
-      label: column in item.row ? labelFromValue(item.row[column]) : null,
+      label: checked?.ok ? checked.label : null,
+      ...(checked && !checked.ok ? { label_problem: checked.reason } : {}),
       episode_index: item.episodeIndex,
       frame_index: item.frameIndex,
       timestamp: item.timestamp,
@@ -135,5 +141,39 @@ export const datasetSynthCommand: Command = {
         `${s.cameras.length} cameras ${s.width}x${s.height}, ${s.numClasses} classes`,
     );
     return 0;
+  },
+};
+
+export const datasetVerifyCommand: Command = {
+  name: 'dataset verify',
+  summary: 'read every column and decode every video frame; report each problem by file, column, episode and row',
+  help: `usage: vlreward dataset verify --root DIR [--json] [--no-videos] [--stats-tolerance X]
+
+  Checks what training and analyze do not read: every column of every data file against
+  info.json (type, shape, null, NaN/±inf), rows per episode and frame_index/index/timestamp
+  sequences against the episode metadata, each episode's min/max/mean/std/count against
+  episodes_stats (v2.1 episodes_stats.jsonl, v3.0 meta/episodes stats columns), and every
+  frame of every video (decoded by ffmpeg; frame counts and timestamps against the data).
+  Exits 1 when any problem is found.
+
+  --root DIR            LeRobot dataset root (v2.0, v2.1 or v3.0; env LEROBOT_ROOT)
+  --json                print the report as one JSON object
+  --no-videos           skip decoding the videos
+  --stats-tolerance X   relative tolerance of the stats check   (default 1e-4)`,
+  async run(argv) {
+    const v = flags(argv, {
+      root: { type: 'string' },
+      json: { type: 'boolean' },
+      'no-videos': { type: 'boolean' },
+      'stats-tolerance': { type: 'string' },
+    });
+    const root = v.root ?? process.env.LEROBOT_ROOT;
+    if (!root) throw new UsageError('--root DIR is required (or set LEROBOT_ROOT)');
+    const tolRaw = v['stats-tolerance'];
+    const tol = tolRaw === undefined ? undefined : /^\s*$/.test(tolRaw) ? NaN : Number(tolRaw);
+    if (tol !== undefined && !(Number.isFinite(tol) && tol >= 0)) throw new UsageError(`--stats-tolerance '${tolRaw}': expected a number ≥ 0`);
+    const r = await verifyDataset(root, { ...(tol !== undefined ? { statsTolerance: tol } : {}), ...(v['no-videos'] ? { videos: false } : {}) });
+    console.log(v.json ? JSON.stringify(r) : formatVerifyReport(r));
+    return r.ok ? 0 : 1;
   },
 };

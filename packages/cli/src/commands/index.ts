@@ -8,7 +8,7 @@ import { train } from './train.js';
 import { doctor } from './doctor.js';
 import { checkpointCommand } from './checkpoint.js';
 import { analyzeCommand } from './analyze.js';
-import { datasetShowCommand, datasetSynthCommand } from './dataset.js';
+import { datasetShowCommand, datasetSynthCommand, datasetVerifyCommand } from './dataset.js';
 import { fixtureCheckCommand } from './fixture.js';
 import { processorEncodeCommand } from './processor.js';
 import { viewCommand } from './view.js';
@@ -18,7 +18,7 @@ import { modelSynthCommand } from './model.js';
 // The explicit list of sub-commands; each lives in its own file beside this one.
 export const COMMANDS: readonly Command[] = [
   checkpointCommand,
-  analyzeCommand, datasetShowCommand, datasetSynthCommand,
+  analyzeCommand, datasetShowCommand, datasetSynthCommand, datasetVerifyCommand,
   fixtureCheckCommand,
   processorEncodeCommand,
   modelSynthCommand,

@@ -51,6 +51,7 @@ export const TRAIN_FLAGS = {
   cameras: { type: 'string' },
   'label-column': { type: 'string' },
   'bin-edges': { type: 'string' },
+  'skip-invalid-labels': { type: 'boolean' },
   resume: { type: 'boolean' },
   workers: { type: 'string' },
   json: { type: 'boolean' },
@@ -68,6 +69,7 @@ export const TRAIN_FLAGS_HELP = `data and model:
   --cameras A,B,C        camera features in order (default the three ALOHA cameras)
   --label-column C       label column (default reward_bins: argmax of the vector, as the seed)
   --bin-edges X,Y        digitize a scalar label column into len+1 bins (e.g. timestamp 2.5,5)
+  --skip-invalid-labels  leave out rows whose label is NaN, ±inf, negative or out of range (default: error)
 optimisation:
   --lr X (env LR, ${DEFAULT_CONFIG.lr})  --batch-size N (env BATCH_SIZE, ${DEFAULT_CONFIG.batchSize})  --grad-accum N (1)
   --epochs N (env EPOCHS, ${DEFAULT_CONFIG.epochs})  --max-steps N (env MAX_STEPS, ${DEFAULT_CONFIG.maxSteps}; wins over epochs)
@@ -135,8 +137,10 @@ export function trainConfigFrom(v: TrainValues, env: NodeJS.ProcessEnv = process
 }
 
 /** --cameras / --label-column / --bin-edges / --frame-stride → dataset view options. */
-export function datasetOptionsFrom(v: { cameras?: string; 'label-column'?: string; 'bin-edges'?: string; 'frame-stride'?: string }): DatasetOptions {
-  const o: { cameras?: string[]; labelColumn?: string; binning?: { edges: number[] }; frameStride?: number } = {};
+export function datasetOptionsFrom(v: { cameras?: string; 'label-column'?: string; 'bin-edges'?: string; 'frame-stride'?: string; 'skip-invalid-labels'?: boolean }): DatasetOptions {
+  // skipInvalidLabels is an AlohaRewardDatasetOptions key the trainer passes through to AlohaRewardDataset.open.
+  const o: { cameras?: string[]; labelColumn?: string; binning?: { edges: number[] }; frameStride?: number; skipInvalidLabels?: boolean } = {};
+  if (v['skip-invalid-labels']) o.skipInvalidLabels = true;
   if (v.cameras) o.cameras = v.cameras.split(',').map((c) => c.trim()).filter(Boolean);
   if (v['label-column']) o.labelColumn = v['label-column'];
   if (v['bin-edges']) {
