@@ -10,3 +10,6 @@ export { explainProviderFailure, INSTALL_HINT, listProviders, missingCudaLibrari
 export type { DeviceSpec, Provider, ProviderInfo } from './providers.js';
 export { createSession, InferenceSession, isOrtTensor, resolveDevice, runOnce } from './session.js';
 export type { Feeds, Session } from './session.js';
+// The ORT C API backend (IoBinding, device-resident values, every CUDA option).
+export { apiIndex, availableProviders, CapiSession, CapiValue, cudaProviderKeys, DeviceCopier, errorCodeName, IoBinding, libraryPath, memoryInfo, ORT_API_ORDER, ORT_ERROR_CODES, OrtError, ortLibrary } from './capi/index.js';
+export type { CapiCudaOptions, CapiFeeds, MemoryKind, OrtApiName, OrtLibrary, Transfer, ValueOrigin } from './capi/index.js';
