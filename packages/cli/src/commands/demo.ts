@@ -11,6 +11,11 @@ import { numberFlag, parseFlags, UsageError, type Command } from '../command.js'
 import { defaultProcessorDir } from '../env.js';
 import { EMBEDDED_PIXELS, datasetOptionsFrom, printTrainResult } from './train.js';
 
+/** The commands the demo suggests last, on its checkpoint and dataset (the README test parses them). */
+export function demoNextCommands(ckptDir: string, root: string): string[] {
+  return [`vlreward eval --ckpt ${ckptDir}`, `vlreward predict --ckpt ${ckptDir} --root ${root}`];
+}
+
 export const demo: Command = {
   name: 'demo',
   summary: 'the embedded default end to end: synthetic dataset → tiny Qwen3-VL → LoRA → checkpoint → reload → predict',
@@ -120,7 +125,7 @@ re-evaluates, and writes the reward curve of a held-out episode.
       say(`               ${curve.files!.png}`);
       say(`  time         ${((performance.now() - t0) / 1000).toFixed(0)} s`);
       say('');
-      say(`next: vlreward eval --ckpt ${ckptDir}   |   vlreward predict --ckpt ${ckptDir} --root ${root}`);
+      say(`next: ${demoNextCommands(ckptDir, root).join('   |   ')}`);
       return existsSync(curve.files!.png) ? 0 : 1;
     } finally {
       await m.dispose();
