@@ -8,8 +8,9 @@ import {
   CheckpointManager,
   CorruptCheckpointError,
   MANIFEST_NAME,
+  checkCheckpoint,
   loadCheckpoint,
-  verifyCheckpoint,
+  type CheckpointCheck,
   type VerifyLevel,
 } from '@vlreward/checkpoint';
 import { inspectSafetensors, openSafetensorsDir } from '@vlreward/graph/io';
@@ -46,55 +47,85 @@ async function inspectTensors(path: string, json: boolean): Promise<number> {
   return 0;
 }
 
-async function inspect(target: string, json: boolean, verify: VerifyLevel): Promise<number> {
-  if (await isFile(target)) return inspectTensors(target, json);
-  if (await isFile(join(target, MANIFEST_NAME))) {
-    const ck = await loadCheckpoint(target, { verify, optimizer: false });
-    const m = ck.manifest;
-    const summary = {
-      dir: target,
-      mode: m.mode,
-      step: m.step,
-      epoch: m.epoch,
-      baseModel: m.baseModel,
-      numClasses: m.numClasses,
-      labels: m.labels,
-      metrics: m.metrics,
-      datasetFingerprint: m.datasetFingerprint,
-      versions: m.versions,
-      createdAt: m.createdAt,
-      head: { weight: ck.head.weight.dims, dtype: ck.head.weight.dtype },
-      adapter: ck.adapter
-        ? {
-            r: ck.adapter.config.r,
-            lora_alpha: ck.adapter.config.lora_alpha,
-            lora_dropout: ck.adapter.config.lora_dropout,
-            target_modules: ck.adapter.config.target_modules,
-            modules: ck.adapter.modules.size,
-            parameters: [...ck.adapter.modules.values()].reduce((s, w) => s + w.A.data.length + w.B.data.length, 0),
-          }
-        : undefined,
-      resume: ck.state ? { step: ck.state.trainer.step, epoch: ck.state.trainer.epoch } : undefined,
-      verified: verify,
-      files: m.files.map((f) => ({ path: f.path, bytes: f.bytes })),
-    };
-    if (json) console.log(JSON.stringify(summary, null, 2));
-    else {
-      console.log(`${target}: ${m.mode} checkpoint${m.step !== undefined ? `, step ${m.step}` : ''}${m.epoch !== undefined ? `, epoch ${m.epoch}` : ''} (verified: ${verify})`);
-      if (m.baseModel) console.log(`base model  ${m.baseModel}`);
-      console.log(`head        [${ck.head.weight.dims.join(', ')}] ${ck.head.weight.dtype}${m.labels ? `  labels ${JSON.stringify(m.labels)}` : ''}`);
-      if (summary.adapter) {
-        const a = summary.adapter;
-        console.log(`adapter     r=${a.r} alpha=${a.lora_alpha} dropout=${a.lora_dropout} targets ${JSON.stringify(a.target_modules)}: ${a.modules} modules, ${a.parameters} params`);
-      }
-      if (Object.keys(m.metrics).length) console.log(`metrics     ${Object.entries(m.metrics).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-      if (m.datasetFingerprint) console.log(`dataset     ${m.datasetFingerprint}`);
-      console.log(`versions    ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-      console.log('files');
-      for (const f of m.files) console.log(`  ${f.path.padEnd(36)} ${fmtBytes(f.bytes)}`);
-    }
+/** What a check did, in words: never "ok" for a folder whose files were not compared with the manifest. */
+function checkedWhat(level: VerifyLevel): string {
+  if (level === 'none') {
+    return 'NOT VERIFIED (--no-verify): files not checked against vlreward.json; only head and adapter scanned for NaN/Inf, full weights and optimizer not';
+  }
+  if (level === 'size') return 'sizes checked (not sha256), head and adapter scanned for NaN/Inf; full weights and optimizer not scanned';
+  return 'verified: sha256 of every file, every tensor scanned for NaN/Inf';
+}
+
+function printProblems(target: string, check: CheckpointCheck, json: boolean): number {
+  if (json) console.log(JSON.stringify({ dir: target, ok: false, verified: check.verified, problems: check.problems }, null, 2));
+  else console.log(`${target}: PROBLEMS (${check.problems.length}):\n  - ${check.problems.join('\n  - ')}`);
+  return 1;
+}
+
+/** A checkpoint folder: checked first (sha256 by default), then summarised; exit 1 with the problems when any. */
+async function inspectCheckpoint(target: string, json: boolean, verify: VerifyLevel): Promise<number> {
+  const check = await checkCheckpoint(target, { verify });
+  if (check.problems.length > 0) return printProblems(target, check, json);
+  let ck;
+  try {
+    ck = await loadCheckpoint(target, { verify: 'none', optimizer: false });
+  } catch (e) {
+    if (!(e instanceof CorruptCheckpointError)) throw e;
+    return printProblems(target, { ...check, problems: e.problems }, json);
+  }
+  const m = ck.manifest;
+  const summary = {
+    dir: target,
+    ok: verify !== 'none',
+    verified: verify,
+    checked: checkedWhat(verify),
+    mode: m.mode,
+    step: m.step,
+    epoch: m.epoch,
+    baseModel: m.baseModel,
+    numClasses: m.numClasses,
+    labels: m.labels,
+    metrics: m.metrics,
+    datasetFingerprint: m.datasetFingerprint,
+    versions: m.versions,
+    createdAt: m.createdAt,
+    head: { weight: ck.head.weight.dims, dtype: ck.head.weight.dtype },
+    adapter: ck.adapter
+      ? {
+          r: ck.adapter.config.r,
+          lora_alpha: ck.adapter.config.lora_alpha,
+          lora_dropout: ck.adapter.config.lora_dropout,
+          target_modules: ck.adapter.config.target_modules,
+          modules: ck.adapter.modules.size,
+          parameters: [...ck.adapter.modules.values()].reduce((s, w) => s + w.A.data.length + w.B.data.length, 0),
+        }
+      : undefined,
+    resume: ck.state ? { step: ck.state.trainer.step, epoch: ck.state.trainer.epoch } : undefined,
+    files: m.files.map((f) => ({ path: f.path, bytes: f.bytes })),
+  };
+  if (json) {
+    console.log(JSON.stringify(summary, null, 2));
     return 0;
   }
+  console.log(`${target}: ${m.mode} checkpoint${m.step !== undefined ? `, step ${m.step}` : ''}${m.epoch !== undefined ? `, epoch ${m.epoch}` : ''}`);
+  console.log(`${verify === 'none' ? 'check       ' : 'check       ok: '}${checkedWhat(verify)}`);
+  if (m.baseModel) console.log(`base model  ${m.baseModel}`);
+  console.log(`head        [${ck.head.weight.dims.join(', ')}] ${ck.head.weight.dtype}${m.labels ? `  labels ${JSON.stringify(m.labels)}` : ''}`);
+  if (summary.adapter) {
+    const a = summary.adapter;
+    console.log(`adapter     r=${a.r} alpha=${a.lora_alpha} dropout=${a.lora_dropout} targets ${JSON.stringify(a.target_modules)}: ${a.modules} modules, ${a.parameters} params`);
+  }
+  if (Object.keys(m.metrics).length) console.log(`metrics     ${Object.entries(m.metrics).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (m.datasetFingerprint) console.log(`dataset     ${m.datasetFingerprint}`);
+  console.log(`versions    ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log('files');
+  for (const f of m.files) console.log(`  ${f.path.padEnd(36)} ${fmtBytes(f.bytes)}`);
+  return 0;
+}
+
+async function inspect(target: string, json: boolean, verify: VerifyLevel): Promise<number> {
+  if (await isFile(target)) return inspectTensors(target, json);
+  if (await isFile(join(target, MANIFEST_NAME))) return inspectCheckpoint(target, json, verify);
   if ((await isFile(join(target, 'model.safetensors'))) || (await isFile(join(target, 'model.safetensors.index.json')))) {
     const d = await openSafetensorsDir(target);
     try {
@@ -143,20 +174,24 @@ export const checkpointCommand: Command = {
 actions:
   inspect PATH   a checkpoint dir (manifest, head, adapter, metrics, files), a .safetensors
                  file or HF weight folder (tensor names, dtypes, shapes), or a checkpoint
-                 root (same as list)
-  verify DIR     check every file of a checkpoint against vlreward.json (size + sha256);
-                 exit code 1 and the list of problems when it is corrupt or incomplete
+                 root (same as list). A checkpoint dir is verified first, as verify does
+                 (exit code 1 and the problems); --no-verify says plainly that it was not
+  verify DIR     check every file of a checkpoint against vlreward.json (size + sha256),
+                 scan every tensor for NaN/Inf (head, adapter, full weights, optimizer),
+                 and report LoRA modules that are not Qwen3-VL text decoder projections;
+                 exit code 1 and the list of problems when any
   list ROOT      the checkpoint-<step> dirs under ROOT with their metrics, and leftovers
                  of interrupted writes
   recover ROOT   remove leftovers of crashed writers under ROOT (and restore a checkpoint
                  whose replacement was interrupted)
 flags:
   --json         JSON output
-  --verify L     for inspect: sha256 | size | none (default size)`,
+  --verify L     for inspect: sha256 | size | none (default sha256, as verify)
+  --no-verify    for inspect: same as --verify none (the output says NOT VERIFIED)`,
   async run(argv) {
     let parsed;
     try {
-      parsed = parseArgs({ args: argv, options: { json: { type: 'boolean' }, verify: { type: 'string' } }, strict: true, allowPositionals: true });
+      parsed = parseArgs({ args: argv, options: { json: { type: 'boolean' }, verify: { type: 'string' }, 'no-verify': { type: 'boolean' } }, strict: true, allowPositionals: true });
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
@@ -164,21 +199,23 @@ flags:
     const [action, target, ...rest] = positionals;
     if (!action || !target || rest.length) throw new UsageError('expected: checkpoint <inspect|verify|list|recover> PATH');
     const json = values.json ?? false;
-    const level = (values.verify ?? 'size') as VerifyLevel;
+    if (values['no-verify'] && values.verify !== undefined) throw new UsageError('give --verify L or --no-verify, not both');
+    const level = (values['no-verify'] ? 'none' : (values.verify ?? 'sha256')) as VerifyLevel;
     if (!['sha256', 'size', 'none'].includes(level)) throw new UsageError(`--verify '${level}': expected sha256, size or none`);
     switch (action) {
       case 'inspect':
         return inspect(target, json, level);
-      case 'verify':
-        try {
-          const m = await verifyCheckpoint(target, 'sha256');
-          console.log(json ? JSON.stringify({ dir: target, ok: true, files: m.files.length }) : `${target}: ok (${m.files.length} files match ${MANIFEST_NAME})`);
-          return 0;
-        } catch (e) {
-          if (!(e instanceof CorruptCheckpointError)) throw e;
-          console.log(json ? JSON.stringify({ dir: target, ok: false, problems: e.problems }) : e.message);
-          return 1;
-        }
+      case 'verify': {
+        const check = await checkCheckpoint(target, { verify: 'sha256' });
+        if (check.problems.length > 0) return printProblems(target, check, json);
+        const files = check.manifest!.files.length;
+        console.log(
+          json
+            ? JSON.stringify({ dir: target, ok: true, files, scanned: check.scanned })
+            : `${target}: ok (${files} files match ${MANIFEST_NAME}; no NaN/Inf in ${check.scanned.length} tensor file(s))`,
+        );
+        return 0;
+      }
       case 'list':
         return list(target, json);
       case 'recover': {
