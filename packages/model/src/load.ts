@@ -21,13 +21,37 @@ export async function loadQwen3VL(
 ): Promise<LoadedQwen3VL> {
   const dir = await resolveModelDir(idOrPath, opts);
   const cfgPath = join(dir, 'config.json');
-  let json: unknown;
+  const config = parseQwen3VLConfig(readModelConfigJson(dir), cfgPath);
+  const weights = await loadQwen3VLWeights(dir, config, opts);
+  return { dir, config, weights };
+}
+
+/** The parsed `config.json` of a model folder; a broken file is named with the line, column and position where its JSON breaks. */
+export function readModelConfigJson(dir: string): unknown {
+  const cfgPath = join(dir, 'config.json');
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(cfgPath, 'utf8'));
+    text = readFileSync(cfgPath, 'utf8');
   } catch (e) {
     throw new Error(`${cfgPath}: ${(e as Error).message}`);
   }
-  const config = parseQwen3VLConfig(json, cfgPath);
-  const weights = await loadQwen3VLWeights(dir, config, opts);
-  return { dir, config, weights };
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new Error(`${cfgPath}: not valid JSON${jsonErrorPosition(text, msg)}: ${msg}`);
+  }
+}
+
+/**
+ * " at line L, column C (position P)" of a JSON.parse error. V8 names the
+ * position for most mistakes but not for a truncated file ("Unexpected end of
+ * JSON input"), whose position is the end of the text.
+ */
+function jsonErrorPosition(text: string, message: string): string {
+  const m = /at position (\d+)/.exec(message);
+  const pos = m ? Number(m[1]) : /end of JSON input/.test(message) ? text.length : undefined;
+  if (pos === undefined) return '';
+  const lines = text.slice(0, pos).split('\n');
+  return ` at line ${lines.length}, column ${lines[lines.length - 1]!.length + 1} (position ${pos})`;
 }
