@@ -6,7 +6,7 @@
 // processor files beside config.json; so does this.
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   castTensorData,
@@ -102,6 +102,11 @@ export async function writeHubTestModel(o: WriteHubTestModelOptions): Promise<Wr
 
   const specs: SafetensorsTensorSpec[] = qwen3VLWeightSpecs(config).map((s) => ({ name: s.name, dtype: 'bfloat16', dims: s.shape }));
   const total = specs.reduce((a, s) => a + 2 * s.dims.reduce((x, y) => x * y, 1), 0);
+  const free = await statfs(blobs);
+  if (free.bavail * free.bsize < total + (64 << 20)) {
+    const gb = (b: number): string => (b / 1e9).toFixed(2);
+    throw new Error(`${blobs}: ${gb(free.bavail * free.bsize)} GB free, the weights need ${gb(total)} GB (choose another cache with --cache / HF_HUB_CACHE)`);
+  }
   const tmp = join(blobs, `${randomBytes(8).toString('hex')}.incomplete`);
   const sha = createHash('sha256');
   let written = 0;
