@@ -136,7 +136,8 @@ export async function run(): Promise<BenchResult[]> {
       const raw = await rawFfmpeg(files, async () => 640 * 480 * 3);
       const raw1 = await rawFfmpeg(files, async () => 640 * 480 * 3, 1);
       const ra = await realRandomAccess(g1, 96, 8);
-      const g1opts = { cameras: ['observation.images.cam_high'], labelColumn: 'frame_index' };
+      // g1 has no reward_bins; task_index (0 everywhere) is a valid class id (frame_index 1.. is not: a scalar label is a class id).
+      const g1opts = { cameras: ['observation.images.cam_high'], labelColumn: 'task_index' };
       const seq = await loaderEpoch(g1, 8, { ...g1opts, shuffle: false });
       const small = await loaderEpoch(g1, 8, { ...g1opts, shuffle: true, resize: { width: 160, height: 120 } });
       const blocks = await loaderEpoch(g1, 8, { ...g1opts, shuffle: true, blockEpisodes: 1 });
