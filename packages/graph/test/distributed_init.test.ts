@@ -1,7 +1,22 @@
 // Which backend initCollective() picks from the environment, the single-process
 // collective, and the errors of a machine without NCCL (this one: no GPU).
+import koffi from 'koffi';
 import { describe, expect, it } from 'vitest';
-import { chooseBackend, chunkRanges, cudaDeviceIndex, initCollective, loadNccl, NcclUnavailableError, readLaunch, SingleProcessCollective } from '@vlreward/graph/distributed';
+import {
+  checkReplicas,
+  chooseBackend,
+  chunkRanges,
+  cudaDeviceIndex,
+  CUDART_FUNCTIONS,
+  initCollective,
+  loadNccl,
+  NCCL_FUNCTIONS,
+  NcclUnavailableError,
+  parameterChecksum,
+  readLaunch,
+  registerNcclTypes,
+  SingleProcessCollective,
+} from '@vlreward/graph/distributed';
 import { freePort } from './distributed_workers/launch.js';
 
 const mpirunEnv = { OMPI_COMM_WORLD_RANK: '1', OMPI_COMM_WORLD_SIZE: '4', OMPI_COMM_WORLD_LOCAL_RANK: '1' };
@@ -102,5 +117,37 @@ describe('NCCL on a machine without it', () => {
 
   it.runIf(ncclHere)('loads where it is installed', () => {
     expect(loadNccl().path).toMatch(/nccl/);
+  });
+});
+
+describe('NCCL and CUDA runtime declarations', () => {
+  it('every C prototype parses as koffi reads it (checked here, bound only where the libraries exist)', () => {
+    registerNcclTypes();
+    const all = [...Object.entries(NCCL_FUNCTIONS).map(([k, d]) => [`nccl_${k}`, d]), ...Object.entries(CUDART_FUNCTIONS).map(([k, d]) => [`cuda_${k}`, d])];
+    expect(all).toHaveLength(21);
+    for (const [key, decl] of all as [string, string][]) {
+      // A unique type name per entry: cudaMemcpyAsync is declared twice.
+      const proto = koffi.proto(decl.replace(/(\w+)\(/, `check_${key}(`));
+      expect(koffi.introspect(proto).name, decl).toBe(`check_${key}`);
+    }
+    expect(koffi.sizeof('ncclUniqueId')).toBe(128);
+  });
+});
+
+describe('replica checksums', () => {
+  it('change with any bit and with the order of the buffers', () => {
+    const a = new Float32Array([1, 2, 3]);
+    const b = new Float32Array([4, 5]);
+    const base = parameterChecksum([a, b]);
+    expect(parameterChecksum([new Float32Array([1, 2, 3]), new Float32Array([4, 5])])).toBe(base);
+    expect(parameterChecksum([b, a])).not.toBe(base);
+    const flipped = new Float32Array(a);
+    new Uint32Array(flipped.buffer)[1]! ^= 1; // the lowest mantissa bit of 2
+    expect(parameterChecksum([flipped, b])).not.toBe(base);
+    expect(parameterChecksum([a.subarray(1)])).toBe(parameterChecksum([new Float32Array([2, 3])]));
+  });
+
+  it('pass on a single process (rank 0 agrees with itself)', async () => {
+    await expect(checkReplicas(new SingleProcessCollective(), [new Float32Array([1])])).resolves.toBeUndefined();
   });
 });

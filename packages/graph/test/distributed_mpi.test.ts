@@ -47,6 +47,17 @@ describe.skipIf(!mpirun && !mustRun)('MPI backend under mpirun -np 2', () => {
       for (const r of get('allGather')) expect(r!.values).toEqual([0.123456789012, 10.123456789012]);
     });
 
+    it('replica checksums agree when parameters match and name rank 1 when one value differs', () => {
+      for (const r of get('replicas')) {
+        expect(r!.same).toBe('in sync');
+        expect(r!.differs).toMatch(/^replicas diverged: the parameters of rank 1 differ from rank 0's \(checksums [0-9a-f]+ [0-9a-f]+\)$/);
+      }
+    });
+
+    it("the MPI bootstrap (NCCL's id exchange under mpirun) carries rank 0's 128 bytes", () => {
+      for (const r of get('mpi bootstrap')) expect(r).toMatchObject({ length: 128, first: 255, last: 128 });
+    });
+
     it('an MPI error becomes an Error with MPI_Error_string’s text and the rank', () => {
       for (const [rank, r] of get('mpi error').entries()) expect(r!.message).toBe(`MPI_Bcast failed on rank ${rank}: MPI_ERR_ROOT: invalid root (error 8)`);
       for (const [rank, r] of get('after close').entries()) expect(r!.message).toBe(`MPI barrier on rank ${rank}: the collective was closed`);

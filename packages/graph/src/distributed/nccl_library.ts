@@ -61,6 +61,46 @@ export interface CudaRuntime {
   readonly getErrorString: Fn;
 }
 
+/** nccl.h's functions, by the name NcclLibrary gives them (device memory as uintptr_t). */
+export const NCCL_FUNCTIONS: Record<keyof Omit<NcclLibrary, 'path'>, string> = {
+  getVersion: 'int ncclGetVersion(_Out_ int *version)',
+  getUniqueId: 'int ncclGetUniqueId(_Out_ uint8_t *uniqueId)',
+  commInitRank: 'int ncclCommInitRank(_Out_ void **comm, int nranks, ncclUniqueId commId, int rank)',
+  commDestroy: 'int ncclCommDestroy(void *comm)',
+  commAbort: 'int ncclCommAbort(void *comm)',
+  commGetAsyncError: 'int ncclCommGetAsyncError(void *comm, _Out_ int *asyncError)',
+  allReduce: 'int ncclAllReduce(uintptr_t sendbuff, uintptr_t recvbuff, size_t count, int datatype, int op, void *comm, void *stream)',
+  broadcast: 'int ncclBroadcast(uintptr_t sendbuff, uintptr_t recvbuff, size_t count, int datatype, int root, void *comm, void *stream)',
+  allGather: 'int ncclAllGather(uintptr_t sendbuff, uintptr_t recvbuff, size_t sendcount, int datatype, void *comm, void *stream)',
+  getErrorString: 'const char *ncclGetErrorString(int result)',
+  getLastError: 'const char *ncclGetLastError(void *comm)',
+};
+
+/** cuda_runtime_api.h's functions. cudaMemcpyAsync appears twice: one direction each, so device addresses stay integers. */
+export const CUDART_FUNCTIONS: Record<keyof Omit<CudaRuntime, 'path'>, string> = {
+  setDevice: 'int cudaSetDevice(int device)',
+  getDeviceCount: 'int cudaGetDeviceCount(_Out_ int *count)',
+  streamCreate: 'int cudaStreamCreate(_Out_ void **stream)',
+  streamDestroy: 'int cudaStreamDestroy(void *stream)',
+  streamQuery: 'int cudaStreamQuery(void *stream)',
+  malloc: 'int cudaMalloc(_Out_ void **devPtr, size_t size)',
+  free: 'int cudaFree(uintptr_t devPtr)',
+  memcpyHostToDevice: 'int cudaMemcpyAsync(uintptr_t dst, const void *src, size_t count, int kind, void *stream)',
+  memcpyDeviceToHost: 'int cudaMemcpyAsync(void *dst, uintptr_t src, size_t count, int kind, void *stream)',
+  getErrorString: 'const char *cudaGetErrorString(int error)',
+};
+
+let uniqueIdType: unknown = null;
+
+/** Registers `ncclUniqueId` (128 bytes, passed by value to ncclCommInitRank) with koffi, once. */
+export function registerNcclTypes(): void {
+  uniqueIdType ??= koffi.struct('ncclUniqueId', { internal: koffi.array('uint8_t', NCCL_UNIQUE_ID_BYTES) });
+}
+
+function bind<K extends string>(lib: IKoffiLib, table: Record<K, string>): Record<K, Fn> {
+  return Object.fromEntries(Object.entries<string>(table).map(([k, decl]) => [k, lib.func(decl)])) as Record<K, Fn>;
+}
+
 let nccl: NcclLibrary | null = null;
 let cudart: CudaRuntime | null = null;
 
@@ -76,52 +116,22 @@ function open(path: string): IKoffiLib {
 export function loadNccl(path = process.env.VLREWARD_NCCL_LIBRARY || NCCL_LIBRARY): NcclLibrary {
   if (nccl) return nccl;
   const lib = open(path);
-  const uniqueId = koffi.struct('ncclUniqueId', { internal: koffi.array('uint8_t', NCCL_UNIQUE_ID_BYTES) });
-  nccl = {
-    path,
-    getVersion: lib.func('int ncclGetVersion(_Out_ int *version)'),
-    getUniqueId: lib.func('int ncclGetUniqueId(_Out_ uint8_t *uniqueId)'),
-    commInitRank: lib.func('int ncclCommInitRank(_Out_ void **comm, int nranks, ncclUniqueId commId, int rank)'),
-    commDestroy: lib.func('int ncclCommDestroy(void *comm)'),
-    commAbort: lib.func('int ncclCommAbort(void *comm)'),
-    commGetAsyncError: lib.func('int ncclCommGetAsyncError(void *comm, _Out_ int *asyncError)'),
-    allReduce: lib.func('int ncclAllReduce(uintptr_t sendbuff, uintptr_t recvbuff, size_t count, int datatype, int op, void *comm, void *stream)'),
-    broadcast: lib.func('int ncclBroadcast(uintptr_t sendbuff, uintptr_t recvbuff, size_t count, int datatype, int root, void *comm, void *stream)'),
-    allGather: lib.func('int ncclAllGather(uintptr_t sendbuff, uintptr_t recvbuff, size_t sendcount, int datatype, void *comm, void *stream)'),
-    getErrorString: lib.func('const char *ncclGetErrorString(int result)'),
-    getLastError: lib.func('const char *ncclGetLastError(void *comm)'),
-  };
-  void uniqueId; // registered by name for commInitRank's by-value argument
+  registerNcclTypes();
+  nccl = { path, ...bind(lib, NCCL_FUNCTIONS) };
   return nccl;
 }
 
 export function loadCudaRuntime(): CudaRuntime {
   if (cudart) return cudart;
   const tried: string[] = [];
-  let lib: IKoffiLib | null = null;
-  let path = '';
   for (const name of CUDART_LIBRARIES) {
     try {
-      lib = koffi.load(name);
-      path = name;
-      break;
+      const lib = koffi.load(name);
+      cudart = { path: name, ...bind(lib, CUDART_FUNCTIONS) };
+      return cudart;
     } catch (e) {
       tried.push(`${name}: ${(e as Error).message}`);
     }
   }
-  if (!lib) throw new NcclUnavailableError(CUDART_LIBRARIES.join(' / '), `the CUDA runtime NCCL needs is not on the library path (${tried.join('; ')})`);
-  cudart = {
-    path,
-    setDevice: lib.func('int cudaSetDevice(int device)'),
-    getDeviceCount: lib.func('int cudaGetDeviceCount(_Out_ int *count)'),
-    streamCreate: lib.func('int cudaStreamCreate(_Out_ void **stream)'),
-    streamDestroy: lib.func('int cudaStreamDestroy(void *stream)'),
-    streamQuery: lib.func('int cudaStreamQuery(void *stream)'),
-    malloc: lib.func('int cudaMalloc(_Out_ void **devPtr, size_t size)'),
-    free: lib.func('int cudaFree(uintptr_t devPtr)'),
-    memcpyHostToDevice: lib.func('int cudaMemcpyAsync(uintptr_t dst, const void *src, size_t count, int kind, void *stream)'),
-    memcpyDeviceToHost: lib.func('int cudaMemcpyAsync(void *dst, uintptr_t src, size_t count, int kind, void *stream)'),
-    getErrorString: lib.func('const char *cudaGetErrorString(int error)'),
-  };
-  return cudart;
+  throw new NcclUnavailableError(CUDART_LIBRARIES.join(' / '), `the CUDA runtime NCCL needs is not on the library path (${tried.join('; ')})`);
 }

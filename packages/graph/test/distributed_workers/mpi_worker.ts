@@ -4,7 +4,7 @@
 //          barrier (mpirun must end the job)
 //   bench  all-reduce bandwidth for the sizes (MB) in argv[3] (comma-separated)
 
-import { initCollective, MpiCollective } from '@vlreward/graph/distributed';
+import { checkReplicas, initCollective, MpiCollective, mpiBootstrap } from '@vlreward/graph/distributed';
 
 const scenario = process.argv[2];
 
@@ -60,6 +60,19 @@ async function ops(): Promise<void> {
   report({ rank: c.rank, check: 'barrier', waitedMs: Date.now() - t0 });
 
   report({ rank: c.rank, check: 'allGather', values: await c.allGather(c.rank * 10 + 0.123456789012) });
+
+  const same = [values(0, 100), values(5, 10)];
+  const differs = [values(0, 100), values(5, 10)];
+  if (c.rank === 1) differs[1]![3] = Math.fround(differs[1]![3]! + 1e-6);
+  const replicas = await checkReplicas(c, same).then(() => 'in sync', (e: Error) => e.message);
+  const diverged = await checkReplicas(c, differs).then(() => 'in sync', (e: Error) => e.message);
+  report({ rank: c.rank, check: 'replicas', same: replicas, differs: diverged });
+
+  // What NCCL's id exchange does under mpirun: rank 0's 128 bytes reach everyone.
+  const boot = mpiBootstrap(c);
+  const id = await boot.broadcast(c.rank === 0 ? new Uint8Array(128).map((_, i) => 255 - i) : null);
+  await boot.barrier();
+  report({ rank: c.rank, check: 'mpi bootstrap', length: id.length, first: id[0], last: id[127] });
 
   const err = await c.broadcast(new Float32Array(1), 7).then(() => 'no error', (e: Error) => e.message);
   report({ rank: c.rank, check: 'mpi error', message: err });
