@@ -100,7 +100,8 @@ describe.runIf(runGpu)(`on the GPU (${probe.label})`, () => {
       a: { dtype: 'float32' as const, dims: [n, n], data: Float32Array.from({ length: n * n }, rnd) },
       b: { dtype: 'float32' as const, dims: [n, n], data: Float32Array.from({ length: n * n }, rnd) },
     };
-    const s = await createSession(g, { provider: probe.device!.provider, ...(probe.device!.deviceId !== undefined ? { deviceId: probe.device!.deviceId } : {}), disableCpuFallback: true });
+    // ORT's 'disable CPU fallback' refuses the CPU provider itself (the VLREWARD_GPU_DEVICE=cpu dry run).
+    const s = await createSession(g, { provider: probe.device!.provider, ...(probe.device!.deviceId !== undefined ? { deviceId: probe.device!.deviceId } : {}), disableCpuFallback: probe.device!.provider !== 'cpu' });
     const got = (await s.run(feeds)).y!.data as Float32Array;
     await s.dispose();
     const c = await createSession(ref, { provider: 'cpu' });
