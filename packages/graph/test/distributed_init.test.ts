@@ -31,6 +31,13 @@ describe('the launch environment', () => {
     expect(readLaunch({})).toEqual({ launcher: 'none', rank: 0, size: 1, localRank: 0 });
   });
 
+  it("moves the rendezvous off torchrun's own store port", () => {
+    const torchrun = { ...torchrunEnv, TORCHELASTIC_USE_AGENT_STORE: 'True' };
+    expect(() => readLaunch(torchrun)).toThrow("under torchrun, MASTER_PORT is taken by torchrun's own store; set VLREWARD_RENDEZVOUS_PORT");
+    expect(readLaunch({ ...torchrun, VLREWARD_RENDEZVOUS_PORT: '29600' }).masterPort).toBe(29600);
+    expect(readLaunch({ ...torchrunEnv, TORCHELASTIC_USE_AGENT_STORE: 'False' }).masterPort).toBe(29500);
+  });
+
   it('names the variable that is missing or malformed', () => {
     expect(() => readLaunch({ WORLD_SIZE: '2', RANK: '0' })).toThrow('WORLD_SIZE=2 needs MASTER_ADDR');
     expect(() => readLaunch({ WORLD_SIZE: '2', MASTER_ADDR: 'h', MASTER_PORT: '1' })).toThrow('RANK is not set');

@@ -14,7 +14,7 @@ export interface LaunchInfo {
   /** NaN under srun without SLURM_NTASKS: MPI knows it after init. */
   readonly size: number;
   readonly localRank: number;
-  /** launcher 'env' with size > 1: rank 0's rendezvous. */
+  /** launcher 'env' with size > 1: rank 0's rendezvous (MASTER_PORT, or VLREWARD_RENDEZVOUS_PORT when set). */
   readonly masterAddr?: string;
   readonly masterPort?: number;
 }
@@ -45,6 +45,10 @@ export function readLaunch(env: Env = process.env): LaunchInfo {
     if (size === 1) return { launcher: 'env', rank, size, localRank };
     const masterAddr = env.MASTER_ADDR;
     if (!masterAddr) throw new Error(`distributed launch: WORLD_SIZE=${size} needs MASTER_ADDR (rank 0's host) and MASTER_PORT`);
+    if (env.VLREWARD_RENDEZVOUS_PORT) return { launcher: 'env', rank, size, localRank, masterAddr, masterPort: int(env, 'VLREWARD_RENDEZVOUS_PORT') };
+    // torchrun's agent already serves its own TCPStore on MASTER_PORT (rank 0 could not listen there).
+    if (env.TORCHELASTIC_USE_AGENT_STORE === 'True')
+      throw new Error('distributed launch: under torchrun, MASTER_PORT is taken by torchrun\'s own store; set VLREWARD_RENDEZVOUS_PORT to a free port, the same on every node');
     return { launcher: 'env', rank, size, localRank, masterAddr, masterPort: int(env, 'MASTER_PORT') };
   }
   return { launcher: 'none', rank: 0, size: 1, localRank: 0 };
