@@ -35,6 +35,24 @@ describe.skipIf(!process.env.VLREWARD_SLOW && !process.env.CI)('vlreward demo', 
     const pr = JSON.parse(json[1]!);
     expect(pr.episodes.length).toBeGreaterThan(0);
     expect(existsSync(pr.episodes[0].files.png)).toBe(true);
+
+    // The closing hints, run exactly as printed.
+    const next = lines.find((l) => l.startsWith('next: '));
+    expect(next, 'the demo ends with a next: line').toBeDefined();
+    const hints = next!.slice('next: '.length).split(/\s+\|\s+/);
+    expect(hints.length).toBeGreaterThanOrEqual(2);
+    const hintOut: string[] = [];
+    const log3 = vi.spyOn(console, 'log').mockImplementation((s: string) => void hintOut.push(String(s)));
+    try {
+      for (const hint of hints) {
+        const [cmd, ...argv] = hint.trim().split(/\s+/);
+        expect(cmd).toBe('vlreward');
+        expect(await main(argv), hint).toBe(0);
+      }
+    } finally {
+      log3.mockRestore();
+    }
+    expect(hintOut.join('\n')).toMatch(/accuracy/);
     rmSync(out, { recursive: true, force: true });
   }, 600_000);
 });
