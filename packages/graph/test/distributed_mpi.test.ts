@@ -64,6 +64,12 @@ describe.skipIf(!mpirun && !mustRun)('MPI backend under mpirun -np 2', () => {
     });
   });
 
+  it('ranks that end without close() are finalized on exit, so the job still ends with 0', async () => {
+    const r = await runMpi(2, ['no-close'], 60_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(results(r.stdout)).toHaveLength(2);
+  });
+
   it('a rank that throws ends the whole job quickly, non-zero, naming that rank', async () => {
     const r = await runMpi(2, ['throw'], 60_000);
     const out = r.stdout + r.stderr;

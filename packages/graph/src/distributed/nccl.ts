@@ -79,6 +79,10 @@ export class NcclCollective implements Collective {
   static async init(o: NcclCollectiveOptions): Promise<NcclCollective> {
     const nccl = loadNccl(o.library);
     const cuda = loadCudaRuntime();
+    const version = [0];
+    ncclCheck(nccl, 'ncclGetVersion', nccl.getVersion(version), o.rank, null);
+    // NCCL_VERSION(2,10,0) = 21000: ncclAvg, which 'mean' uses, came in 2.10.
+    if (version[0]! < 21000) throw new Error(`NCCL backend: ${nccl.path} is NCCL version code ${version[0]}; 2.10 or newer is needed (ncclAvg)`);
     const count = [0];
     cudaCheck(cuda, 'cudaGetDeviceCount', cuda.getDeviceCount(count), o.rank);
     if (o.device < 0 || o.device >= count[0]!) throw new RangeError(`NCCL backend, rank ${o.rank}: CUDA device ${o.device} does not exist (${count[0]} visible; CUDA_VISIBLE_DEVICES=${process.env.CUDA_VISIBLE_DEVICES ?? 'unset'})`);

@@ -2,6 +2,7 @@
 //   ops    every collective against values computed here; prints RESULT lines
 //   throw  initCollective() from mpirun's env; rank 1 throws while rank 0 waits in a
 //          barrier (mpirun must end the job)
+//   no-close  ends without close(): the job must still end with 0
 //   bench  all-reduce bandwidth for the sizes (MB) in argv[3] (comma-separated)
 
 import { checkReplicas, initCollective, MpiCollective, mpiBootstrap } from '@vlreward/graph/distributed';
@@ -114,7 +115,14 @@ async function bench(): Promise<void> {
   await c.close();
 }
 
-const scenarios: Record<string, () => Promise<void>> = { ops, throw: fail, bench };
+/** Ends without close(): the exit hook must finalize, or mpirun takes the clean exit for a crash. */
+async function noClose(): Promise<void> {
+  const c = MpiCollective.init();
+  await c.barrier();
+  report({ rank: c.rank, check: 'exiting without close' });
+}
+
+const scenarios: Record<string, () => Promise<void>> = { ops, throw: fail, bench, 'no-close': noClose };
 const f = scenarios[scenario ?? ''];
 if (!f) throw new Error(`mpi_worker: unknown scenario '${scenario}' (${Object.keys(scenarios).join(', ')})`);
 await f();
