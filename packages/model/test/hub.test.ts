@@ -117,7 +117,7 @@ describe('writeHubTestModel (a test model in the real hub layout)', () => {
 
     delete process.env.HF_HUB_CACHE;
     process.env.HF_HOME = join(tmp, 'hf-home');
-    await expect(resolveModelDir('Qwen/Qwen3-VL-2B-Instruct')).rejects.toThrow(/cache root .*hf-home\/hub \(from HF_HOME \(HF_HUB_CACHE unset\)\)/);
+    await expect(resolveModelDir('Qwen/Qwen3-VL-2B-Instruct')).rejects.toThrow(/cache root .*hf-home\/hub \(from HF_HOME; HF_HUB_CACHE unset\)/);
   });
 
   it('bad input: a processor folder without the tokenizer, a bad commit', async () => {
@@ -136,6 +136,7 @@ describe.skipIf(!process.env.VLREWARD_SLOW)('writeHubTestModel at 2B size', () =
     const json = JSON.parse(readFileSync(join(PROCESSOR_DIR, '..', 'qwen3-vl-2b-instruct.config.json'), 'utf8'));
     const cache = join(tmp, 'big');
     const rss0 = process.memoryUsage().rss;
+    const t0 = performance.now();
     let peak = rss0;
     const w = await writeHubTestModel({
       config: json,
@@ -144,6 +145,7 @@ describe.skipIf(!process.env.VLREWARD_SLOW)('writeHubTestModel at 2B size', () =
       onProgress: () => void (peak = Math.max(peak, process.memoryUsage().rss)),
     });
     const st = w.files.find((f) => f.file === 'model.safetensors')!;
+    console.log(`2B test model: ${(st.bytes / 1e9).toFixed(2)} GB, ${w.tensors} tensors, ${((performance.now() - t0) / 1000).toFixed(1)} s, RSS +${((peak - rss0) / 2 ** 20).toFixed(0)} MiB`);
     expect(st.bytes).toBeGreaterThan(4.2e9);
     expect(w.params).toBeGreaterThan(2.1e9);
     expect(peak - rss0).toBeLessThan(512 * 2 ** 20);

@@ -54,7 +54,7 @@ export function hfHubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 /** Which variable chose the cache root, for error messages. */
 function cacheSource(env: NodeJS.ProcessEnv): string {
   if (env.HF_HUB_CACHE) return 'from HF_HUB_CACHE';
-  if (env.HF_HOME) return 'from HF_HOME (HF_HUB_CACHE unset)';
+  if (env.HF_HOME) return 'from HF_HOME; HF_HUB_CACHE unset';
   return 'the default: neither HF_HUB_CACHE nor HF_HOME is set';
 }
 
