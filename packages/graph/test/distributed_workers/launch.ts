@@ -61,6 +61,11 @@ export function run(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; k
         /* already gone */
       }
     }, o.killAfterMs);
+    child.on('error', (e) => {
+      // e.g. ENOENT: no such command. 'close' may not follow, so settle here.
+      clearTimeout(timer);
+      resolve({ code: null, signal: null, stdout, stderr: `${stderr}${cmd}: ${e.message}`, seconds: (Date.now() - t0) / 1000, killed });
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, seconds: (Date.now() - t0) / 1000, killed });
