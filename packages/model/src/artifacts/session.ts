@@ -4,7 +4,7 @@
 // previous step's outputs straight back in (no host round trip, no
 // conversion), and only loss / grad norm / logits are read back.
 import { fnv1a, mulberry32, zeros, type TensorData } from '@vlreward/graph';
-import { bf16ToFloat32, createSession, downloadTensor, parseDevice, fromOrtTensor, InferenceSession, ort, toOrtTensor, type OrtTensor, type Session } from '@vlreward/graph/runtime';
+import { bf16ToFloat32, CapiSession, CapiValue, createSession, downloadTensor, parseDevice, fromOrtTensor, InferenceSession, ort, toOrtTensor, type OrtTensor, type Session, type Transfer } from '@vlreward/graph/runtime';
 import { loadParam, type ArtifactManifest, type GraphKind, type TrainingArtifacts } from './build.js';
 import { IO } from './names.js';
 import { checkValue } from './param_source.js';
@@ -46,17 +46,31 @@ export interface TrainingSessionOptions extends Session.Options {
   readonly state?: TrainableState;
   /** Seed of the dropout masks (each step's masks derive from it). Default 0. */
   readonly seed?: number;
+  /**
+   * 'capi': ORT's C API with IoBinding; state stays in device memory between
+   * steps (CUDA included). 'node': onnxruntime-node (state round-trips the
+   * host under CUDA). Default: 'capi' on cuda; 'node' on cpu (capi is
+   * bit-identical there but not faster on small steps) and on webgpu (node
+   * keeps state in GPU buffers already; capi fails the WebGPU fixture-parity test).
+   */
+  readonly backend?: 'capi' | 'node';
 }
 
-type Feeds = Record<string, TensorData | OrtTensor>;
+/** State and accumulators: ort.Tensors (node backend) or values kept in device memory (capi backend). */
+type Value = OrtTensor | CapiValue;
+type Feeds = Record<string, TensorData | Value>;
+type RunSession = InferenceSession | CapiSession;
 
 export class TrainingSession {
   readonly manifest: ArtifactManifest;
   private readonly trainable: readonly string[];
-  private readonly sessions = new Map<GraphKind, Promise<InferenceSession>>();
-  /** Live training state: param names, adam.m/*, adam.v/*, amp.* → ort.Tensor. */
-  private readonly state = new Map<string, OrtTensor>();
-  private acc: Map<string, OrtTensor> | null = null;
+  private readonly sessions = new Map<GraphKind, Promise<RunSession>>();
+  /** Live training state: param names, adam.m/*, adam.v/*, amp.* → ort.Tensor or CapiValue. */
+  private readonly state = new Map<string, Value>();
+  private acc: Map<string, Value> | null = null;
+  /** Host↔device bytes of the last optimizer step (its micro-batches included), and of the micro-batches since. */
+  private stepTransfer: Transfer = { hostToDevice: 0, deviceToHost: 0 };
+  private pendingTransfer: Transfer = { hostToDevice: 0, deviceToHost: 0 };
   private zeros: Map<string, OrtTensor> | null = null;
   /** Frozen weights fed as inputs (frozenAs 'input'), shared by all sessions. */
   private readonly frozen = new Map<string, OrtTensor>();
@@ -105,7 +119,7 @@ export class TrainingSession {
     const sess = await this.session('train');
     const feeds: Feeds = { ...batch, ...this.stateFeeds(), [IO.step]: scalarF32(this.stepCount + 1), [IO.lr]: scalarF32(lr) };
     this.addDropout(feeds, batch, 'train', 0);
-    const out = await sess.runOrt(this.withFrozen(sess, feeds));
+    const out = await this.run(sess, feeds);
     const loss = readScalarSync(out[IO.loss]!);
     const { skipped, nonFinite, gradNorm, paramNorm } = this.absorbUpdate(out, loss);
     return { loss, gradNorm, paramNorm, logits: host(out[IO.logits]!, 'logits'), skipped, nonFinite };
@@ -122,7 +136,7 @@ export class TrainingSession {
     }
     if (this.manifest.lossScaling) feeds[IO.lossScale] = this.state.get(IO.lossScale)!;
     this.addDropout(feeds, batch, 'gradient', this.micro);
-    const out = await sess.runOrt(this.withFrozen(sess, feeds));
+    const out = await this.run(sess, feeds);
     for (const name of this.trainable) replace(this.acc, name, out[IO.updated(IO.acc(name))]!);
     this.micro++;
     return { loss: readScalarSync(out[IO.loss]!), logits: host(out[IO.logits]!, 'logits') };
@@ -143,10 +157,10 @@ export class TrainingSession {
     }
     if (this.manifest.lossScaling) feeds[IO.lossScale] = scalarOrt(1);
     this.addDropout(feeds, batch, 'gradient', 0);
-    const out = await sess.runOrt(this.withFrozen(sess, feeds));
+    const out = await this.run(sess, feeds);
     const grads: Record<string, TensorData> = {};
     // The sums stay in GPU buffers under WebGPU: download them.
-    for (const name of this.trainable) grads[name] = host(await toHost(out[IO.updated(IO.acc(name))]!), name);
+    for (const name of this.trainable) grads[name] = await copyHost(out[IO.updated(IO.acc(name))]!, name);
     return { loss: readScalarSync(out[IO.loss]!), logits: host(out[IO.logits]!, 'logits'), grads };
   }
 
@@ -161,9 +175,10 @@ export class TrainingSession {
       [IO.lr]: scalarF32(lr),
     };
     for (const name of this.trainable) feeds[IO.acc(name)] = this.acc.get(name)!;
-    const out = await sess.runOrt(this.withFrozen(sess, feeds));
+    const out = await this.run(sess, feeds);
     const { skipped, nonFinite, gradNorm, paramNorm } = this.absorbUpdate(out, 0);
     const microBatches = this.micro;
+    for (const t of this.acc.values()) release(t);
     this.acc = null;
     this.micro = 0;
     return { gradNorm, paramNorm, skipped, nonFinite, microBatches };
@@ -179,7 +194,7 @@ export class TrainingSession {
       feeds[spec.name] = t;
     }
     for (const name of this.trainable) if (sess.inputs.some((i) => i.name === name)) feeds[name] = this.state.get(name)!;
-    const out = await sess.runOrt(this.withFrozen(sess, feeds));
+    const out = await this.run(sess, feeds);
     const res: Record<string, TensorData> = {};
     for (const [k, t] of Object.entries(out)) res[k] = host(t, k);
     return res as Record<string, TensorData> & { logits: TensorData };
@@ -190,7 +205,7 @@ export class TrainingSession {
     const sess = await this.session('eval');
     const feeds: Feeds = { ...batch };
     for (const name of this.trainable) if (sess.inputs.some((i) => i.name === name)) feeds[name] = this.state.get(name)!;
-    const out = await sess.runOrt(this.withFrozen(sess, feeds));
+    const out = await this.run(sess, feeds);
     const res: Record<string, TensorData> = {};
     for (const [k, t] of Object.entries(out)) res[k] = host(t, k);
     return res as Record<string, TensorData> & { logits: TensorData; loss: TensorData };
@@ -285,8 +300,47 @@ export class TrainingSession {
     }
   }
 
+  /** Host↔device bytes of the last optimizer step: batch and scalars in, metrics out (plus state under the node backend on CUDA). */
+  get lastStepTransfer(): Transfer {
+    return this.stepTransfer;
+  }
+
+  /**
+   * One session run with the frozen-weight feeds added. Outputs the capi
+   * backend brought to the host come back as CPU ort.Tensors; the state it
+   * kept on the device as CapiValues. Counts the run's host↔device bytes.
+   */
+  private async run(sess: RunSession, feeds: Feeds): Promise<Record<string, Value>> {
+    this.withFrozen(sess, feeds);
+    let out: Record<string, Value>;
+    let t: Transfer;
+    if (sess instanceof CapiSession) {
+      const res = await sess.runOrt(feeds);
+      out = {};
+      for (const [k, v] of Object.entries(res)) {
+        if (v.origin === 'device') out[k] = v;
+        else {
+          out[k] = toOrtTensor(v.readHost());
+          v.dispose();
+        }
+      }
+      t = sess.lastTransfer;
+    } else {
+      out = await sess.runOrt(feeds as Record<string, TensorData | OrtTensor>);
+      t = nodeTransfer(feeds as Record<string, TensorData | OrtTensor>, out as Record<string, OrtTensor>);
+    }
+    // A micro-batch (gradient graph) adds to the step; an update (train or optimizer graph) closes it; eval/infer do not count.
+    const has = (n: string) => sess.inputs.some((i) => i.name === n);
+    const sum = { hostToDevice: this.pendingTransfer.hostToDevice + t.hostToDevice, deviceToHost: this.pendingTransfer.deviceToHost + t.deviceToHost };
+    if (has(IO.lr)) {
+      this.stepTransfer = sum;
+      this.pendingTransfer = { hostToDevice: 0, deviceToHost: 0 };
+    } else if (this.trainable.length > 0 && has(IO.acc(this.trainable[0]!))) this.pendingTransfer = sum;
+    return out;
+  }
+
   /** Add the frozen-weight feeds this session takes (frozenAs 'input'). */
-  private withFrozen(sess: InferenceSession, feeds: Feeds): Feeds {
+  private withFrozen(sess: RunSession, feeds: Feeds): Feeds {
     if (this.frozen.size === 0) return feeds;
     for (const i of sess.inputs) {
       const t = this.frozen.get(i.name);
@@ -311,12 +365,12 @@ export class TrainingSession {
     this.setTrainableState({ step: 0, params, m, v });
   }
 
-  private session(kind: GraphKind): Promise<InferenceSession> {
+  private session(kind: GraphKind): Promise<RunSession> {
     let s = this.sessions.get(kind);
     if (!s) {
       const model = 'graphs' in this.source ? this.source.graphs[kind] : this.source.models[kind];
       if (!model) throw new Error(`TrainingSession: these artifacts have no '${kind}' graph (built: ${this.manifest.graphs.join(', ')})`);
-      const { params: _p, state: _s, seed: _seed, ...sessionOptions } = this.options;
+      const { params: _p, state: _s, seed: _seed, backend, ...sessionOptions } = this.options;
       // WebGPU: updated state (params, moments, accumulators) stays in GPU buffers
       // between runs; ORT's Node binding has no CUDA device tensors, so under
       // 'cuda' state round-trips through host memory (docs/GPU.md, "where training state lives").
@@ -324,7 +378,11 @@ export class TrainingSession {
       // ORT rejects a preferredOutputLocation name the graph does not output, so
       // each kind names only its own state outputs (none for eval).
       const stateOut = stateOutputs(kind, this.trainable);
-      if (provider === 'webgpu' && !sessionOptions.preferredOutputLocation && stateOut.length > 0) {
+      if ((backend ?? (provider === 'cuda' ? 'capi' : 'node')) === 'capi') {
+        // The C API's IoBinding keeps the state outputs where the provider computed them (CUDA too).
+        const { preferredOutputLocation: _l, ...capiOptions } = sessionOptions;
+        s = CapiSession.create(model, { ...capiOptions, keepOnDevice: stateOut, name: `${this.manifest.name}/${kind}` });
+      } else if (provider === 'webgpu' && !sessionOptions.preferredOutputLocation && stateOut.length > 0) {
         const loc: Record<string, 'gpu-buffer'> = {};
         for (const o of stateOut) loc[o] = 'gpu-buffer';
         s = createSession(model, { ...sessionOptions, preferredOutputLocation: loc });
@@ -368,12 +426,12 @@ export class TrainingSession {
    * (then the previous state stays: a NaN never reaches params, moments or a
    * checkpoint). `skipped` is the fp16 loss scaler's in-graph skip.
    */
-  private absorbUpdate(out: Record<string, OrtTensor>, loss: number): { skipped: boolean; nonFinite: boolean; gradNorm: number; paramNorm: number } {
+  private absorbUpdate(out: Record<string, Value>, loss: number): { skipped: boolean; nonFinite: boolean; gradNorm: number; paramNorm: number } {
     const gradNorm = readScalarSync(out[IO.gradNorm]!);
     const paramNorm = readScalarSync(out[IO.paramNorm]!);
     const ampSkip = this.manifest.lossScaling && readScalarSync(out[IO.foundInf]!) !== 0;
     if (!ampSkip && !(Number.isFinite(loss) && Number.isFinite(gradNorm) && Number.isFinite(paramNorm))) {
-      for (const t of Object.values(out)) if (t.location === 'gpu-buffer') t.dispose();
+      for (const t of Object.values(out)) release(t);
       return { skipped: false, nonFinite: true, gradNorm, paramNorm };
     }
     for (const name of this.trainable) {
@@ -418,11 +476,27 @@ function scalarOrt(x: number): OrtTensor {
   return new ort.Tensor('float32', Float32Array.of(x), []);
 }
 
-/** Swap in a new state tensor, releasing the old one when it holds GPU memory. */
-function replace(map: Map<string, OrtTensor>, key: string, t: OrtTensor): void {
+/** Swap in a new state tensor, releasing the old one when it holds GPU (or C API) memory. */
+function replace(map: Map<string, Value>, key: string, t: Value): void {
   const old = map.get(key);
   map.set(key, t);
-  if (old && old !== t && old.location === 'gpu-buffer') old.dispose();
+  if (old && old !== t) release(old);
+}
+
+/** Free what a tensor holds outside JS: a CapiValue's OrtValue, a WebGPU buffer. */
+function release(t: Value): void {
+  if (t instanceof CapiValue) t.dispose();
+  else if (t.location === 'gpu-buffer') t.dispose();
+}
+
+/** What the Node binding moves per run: every host feed in, every host output out (state included). */
+function nodeTransfer(feeds: Record<string, TensorData | OrtTensor>, out: Record<string, OrtTensor>): Transfer {
+  const bytes = (t: TensorData | OrtTensor) => ('location' in t ? (onHost(t) ? (t.data as ArrayBufferView).byteLength : 0) : t.data.byteLength);
+  let h2d = 0;
+  let d2h = 0;
+  for (const t of Object.values(feeds)) h2d += bytes(t);
+  for (const t of Object.values(out)) d2h += bytes(t);
+  return { hostToDevice: h2d, deviceToHost: d2h };
 }
 
 const onHost = (t: OrtTensor): boolean => t.location === 'cpu' || t.location === 'cpu-pinned';
@@ -433,16 +507,18 @@ async function toHost(t: OrtTensor): Promise<OrtTensor> {
   return onHost(t) ? t : downloadTensor(t);
 }
 
-function readScalarSync(t: OrtTensor): number {
-  const d = t.data as ArrayLike<number | bigint | boolean>;
+function readScalarSync(t: Value): number {
+  const d = (t instanceof CapiValue ? t.readHost().data : t.data) as ArrayLike<number | bigint | boolean>;
   return Number(d[0]);
 }
 
-async function readScalar(t: OrtTensor): Promise<number> {
+async function readScalar(t: Value): Promise<number> {
+  if (t instanceof CapiValue) return Number((await t.download()).data[0]);
   return readScalarSync(await toHost(t));
 }
 
-function host(t: OrtTensor, name: string): TensorData {
+function host(t: Value, name: string): TensorData {
+  if (t instanceof CapiValue) return t.readHost();
   return fromOrtTensor(t, t.type as TensorData['dtype'], `output '${name}'`);
 }
 
@@ -450,7 +526,8 @@ function copyData(t: TensorData): TensorData {
   return { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() as TensorData['data'] };
 }
 
-async function copyHost(t: OrtTensor, name: string): Promise<TensorData> {
+async function copyHost(t: Value, name: string): Promise<TensorData> {
+  if (t instanceof CapiValue) return t.download();
   return copyData(host(await toHost(t), name));
 }
 

@@ -9,7 +9,7 @@ export { errorCodeName, ORT_ERROR_CODES, OrtError } from './status.js';
 export { appendCuda, appendWebGpu, cudaProviderKeys } from './providers.js';
 export type { CapiCudaOptions } from './providers.js';
 export { CapiValue, memoryInfo } from './value.js';
-export type { MemoryKind, ValueOrigin } from './value.js';
+export type { MemoryKind, ValueOrigin, ValueOwner } from './value.js';
 export { IoBinding } from './io_binding.js';
 export { CapiSession } from './session.js';
 export type { CapiFeeds } from './session.js';

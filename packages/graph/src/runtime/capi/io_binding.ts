@@ -86,8 +86,9 @@ export class IoBinding {
       const out: Record<string, CapiValue> = {};
       let d2h = 0;
       this.outputs.forEach((o, i) => {
-        const v = CapiValue.adopt(ptrs[i]!, o.toHost ? 'host' : 'device', `output '${o.name}' of ${this.session.describe()}`);
+        const v = CapiValue.adopt(ptrs[i]!, o.toHost ? 'host' : 'device', `output '${o.name}' of ${this.session.describe()}`, this.session);
         if (o.toHost) d2h += v.byteLength;
+        this.session.track(v);
         out[o.name] = v;
       });
       this.lastRun = { hostToDevice: h2d, deviceToHost: d2h };

@@ -25,7 +25,7 @@ import { providerError, type CapiCudaOptions } from './providers.js';
 import { createSessionOptions, releaseSessionOptions } from './session_options.js';
 import { check, OrtError } from './status.js';
 import { addTransfer, NO_TRANSFER, type Transfer } from './transfer.js';
-import { CapiValue, type MemoryKind } from './value.js';
+import { CapiValue, type MemoryKind, type ValueOwner } from './value.js';
 
 export declare namespace CapiSession {
   interface Options extends Omit<Session.Options, 'cuda' | 'preferredOutputLocation'> {
@@ -54,7 +54,7 @@ function callAsync<R>(start: (cb: (err: unknown, res: R) => void) => void): Prom
   return new Promise<R>((resolve, reject) => start((err, res) => (err ? reject(err as Error) : resolve(res))));
 }
 
-export class CapiSession {
+export class CapiSession implements ValueOwner {
   readonly inputs: readonly IOInfo[];
   readonly outputs: readonly IOInfo[];
   /** Memory that kept outputs live in. */
@@ -67,6 +67,8 @@ export class CapiSession {
   private copier: DeviceCopier | null = null;
   private last: Transfer = NO_TRANSFER;
   private total: Transfer = NO_TRANSFER;
+  /** Outputs of this session not yet released: dispose() releases them first. */
+  private readonly live = new Map<number, WeakRef<CapiValue>>();
 
   private constructor(
     ptr: OrtSessionPtr,
@@ -236,6 +238,15 @@ export class CapiSession {
     return t;
   }
 
+  /** Remember an output this session produced (IoBinding calls it). */
+  track(v: CapiValue): void {
+    this.live.set(v.id, new WeakRef(v));
+  }
+
+  forget(v: CapiValue): void {
+    this.live.delete(v.id);
+  }
+
   /** Bytes the last run moved between host and device. */
   get lastTransfer(): Transfer {
     return this.last;
@@ -256,6 +267,9 @@ export class CapiSession {
 
   async dispose(): Promise<void> {
     if (!this.ptr) return;
+    // Values before the session: ORT frees device buffers through the session's provider.
+    for (const w of [...this.live.values()]) w.deref()?.dispose();
+    this.live.clear();
     this.binding?.dispose();
     this.binding = null;
     await this.copier?.dispose();

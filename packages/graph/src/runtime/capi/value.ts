@@ -21,6 +21,18 @@ export type MemoryKind = 'Cpu' | 'Cuda' | 'WebGPU_Buf';
  */
 export type ValueOrigin = 'host' | 'device';
 
+/**
+ * The session whose run produced a value: it copies device values to the
+ * host, and releases the values it still tracks before itself (a WebGPU
+ * buffer released after its session asserts inside ORT).
+ */
+export interface ValueOwner {
+  download(value: CapiValue): Promise<TensorData>;
+  forget(value: CapiValue): void;
+}
+
+let nextId = 0;
+
 const memoryInfos = new Map<string, OrtMemoryInfoPtr>();
 
 /** A cached OrtMemoryInfo (device allocator, default memory type); kept for the process lifetime. */
@@ -55,6 +67,10 @@ const released = new FinalizationRegistry<OrtValuePtr>((p) => ortLibrary().api.R
 
 export class CapiValue {
   private ptr: OrtValuePtr | null;
+  /** The session whose run produced this value (see ValueOwner). */
+  private owner: ValueOwner | null = null;
+  /** Process-unique, for owners that track their values. */
+  readonly id = nextId++;
   /** The JS array under a host value: ORT reads it in place, so it must outlive the OrtValue. */
   private hostData: TypedArray | null;
 
@@ -87,7 +103,7 @@ export class CapiValue {
   }
 
   /** Take ownership of an OrtValue ORT returned (an output); reads its type, shape and memory. */
-  static adopt(ptr: OrtValuePtr, origin: ValueOrigin, where: string): CapiValue {
+  static adopt(ptr: OrtValuePtr, origin: ValueOrigin, where: string, owner: ValueOwner | null = null): CapiValue {
     const { api } = ortLibrary();
     const info: [OrtTensorInfoPtr | null] = [null];
     try {
@@ -104,7 +120,9 @@ export class CapiValue {
       const id: [number] = [0];
       check(api.MemoryInfoGetName(mem[0]!, name), 'MemoryInfoGetName', where);
       check(api.MemoryInfoGetId(mem[0]!, id), 'MemoryInfoGetId', where);
-      return new CapiValue(ptr, dtypeFromOnnx(elem[0]), Array.from(dims, Number), memoryKind(name[0]!), id[0], origin, null);
+      const v = new CapiValue(ptr, dtypeFromOnnx(elem[0]), Array.from(dims, Number), memoryKind(name[0]!), id[0], origin, null);
+      v.owner = owner;
+      return v;
     } catch (e) {
       api.ReleaseValue(ptr);
       throw e;
@@ -151,12 +169,20 @@ export class CapiValue {
     return { dtype: this.dtype, dims: [...this.dims], data };
   }
 
+  /** A host copy, through the producing session when the value lives in device memory (counted there). */
+  async download(): Promise<TensorData> {
+    if (this.owner) return this.owner.download(this);
+    return this.readHost();
+  }
+
   dispose(): void {
     if (!this.ptr) return;
     released.unregister(this);
     ortLibrary().api.ReleaseValue(this.ptr);
     this.ptr = null;
     this.hostData = null;
+    this.owner?.forget(this);
+    this.owner = null;
   }
 }
 
