@@ -6,7 +6,7 @@
 // Without --model it uses the embedded tiny model (random weights: the reply is noise,
 // but every step is the real pipeline).
 import { resolve } from 'node:path';
-import { Qwen3VLGenerator, loadQwen3VL, loraAdapterFromPeft, parseAdapterConfig, type GenerationImage } from '@vlreward/model';
+import { Qwen3VLGenerator, loadQwen3VL, loraAdapterFromPeft, loraConfigFromPeft, type GenerationImage } from '@vlreward/model';
 import { loadImage, Qwen3VLProcessor, type ChatMessage } from '@vlreward/processor';
 import { readSafetensors } from '@vlreward/graph';
 import { readFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ export async function main(argv: string[] = []): Promise<{ replies: string[]; re
   // A PEFT folder (adapter_config.json + adapter_model.safetensors); merged into W for speed.
   const adapter = adapterDir
     ? loraAdapterFromPeft(
-        parseAdapterConfig(JSON.parse(readFileSync(join(adapterDir, 'adapter_config.json'), 'utf8'))),
+        loraConfigFromPeft(JSON.parse(readFileSync(join(adapterDir, 'adapter_config.json'), 'utf8')), config, join(adapterDir, 'adapter_config.json')),
         (await readSafetensors(join(adapterDir, 'adapter_model.safetensors'))).tensors,
         adapterDir,
       )

@@ -1,12 +1,14 @@
-// Train a small MLP with @vlreward/graph: the whole step (forward, backward,
-// gradient clipping, AdamW) is one ONNX graph, run by ONNX Runtime once per
-// step; parameters and optimizer moments stay inside the runner between steps.
+// Train a small MLP with @vlreward/graph and the one training path of
+// @vlreward/model (buildArtifacts → TrainingSession): the whole step (forward,
+// backward, gradient clipping, AdamW) is one ONNX graph, run by ONNX Runtime
+// once per step; parameters and optimizer moments stay inside the runner.
 //
 //   node --conditions=@vlreward/source --import tsx examples/graph-mlp.ts [steps]
 //
 // Imports point at the package sources so the example runs without a build.
 import { crossEntropy, Graph, linear, mulberry32, tanh, tensorData, type Tensor, type TensorData } from '../packages/graph/src/index.js';
-import { addTrainStep, createSession, StatefulRunner, type RunnerStats } from '../packages/graph/src/runtime/index.js';
+import { createSession } from '../packages/graph/src/runtime/index.js';
+import { buildArtifacts, TrainingSession, type ParamSpec } from '../packages/model/src/index.js';
 
 export interface MlpOptions {
   readonly steps?: number;
@@ -21,7 +23,7 @@ export interface MlpOptions {
 export interface MlpResult {
   readonly losses: number[];
   readonly accuracy: number;
-  readonly stats: RunnerStats;
+  /** Bytes of training state (params + AdamW moments) kept in the runner between steps. */
   readonly stateBytes: number;
   readonly params: Record<string, TensorData>;
 }
@@ -84,31 +86,30 @@ export async function trainMlp(o: MlpOptions = {}): Promise<MlpResult> {
   const lr = o.lr ?? 0.02;
   const data = spirals(o.points ?? 256, seed + 1);
 
-  const g = new Graph('mlp_train');
-  const x = g.input('x', 'float32', ['batch', 2]);
-  const labels = g.input('labels', 'int64', ['batch']);
-  const p: Record<string, Tensor> = {};
-  for (const [name, dims] of Object.entries(shapes(hidden))) p[name] = g.input(name, 'float32', dims);
-  const loss = crossEntropy(forward(x, p), labels);
-  const step = addTrainStep(g, {
-    loss,
-    params: Object.values(p),
-    maxGradNorm: 1.0,
-    weightDecay: Object.keys(p).map((n) => (n.endsWith('bias') ? 0 : 0.01)),
-  });
-  const runner = await StatefulRunner.create(g, { state: step.state, init: step.init(initParams(hidden, seed)), intraOpThreads: 1 });
+  const init = initParams(hidden, seed);
+  const specs: ParamSpec[] = Object.entries(init).map(([name, t]) => ({ name, shape: [...t.dims], trainable: true, init: t, weightDecay: name.endsWith('bias') ? 0 : 0.01 }));
+  const art = buildArtifacts(
+    (g, params) => {
+      const x = g.input('x', 'float32', ['batch', 2]);
+      const labels = g.input('labels', 'int64', ['batch']);
+      const p: Record<string, Tensor> = {};
+      for (const [name, dims] of Object.entries(shapes(hidden))) p[name] = params(name, 'float32', dims);
+      const logits = forward(x, p);
+      return { loss: crossEntropy(logits, labels), logits };
+    },
+    specs,
+    { name: 'mlp', graphs: ['train'], optimizer: { maxGradNorm: 1.0 } },
+  );
+  const runner = await TrainingSession.create(art, { intraOpThreads: 1 });
   const losses: number[] = [];
-  const lrFeed = tensorData('float32', [], new Float32Array([lr]));
   for (let s = 0; s < steps; s++) {
-    const out = await runner.step({ x: data.x, labels: data.y, [step.lrInput]: lrFeed }, step.metrics);
-    const l = (out.loss!.data as Float32Array)[0]!;
-    losses.push(l);
-    o.onStep?.(s, l, (out.grad_norm!.data as Float32Array)[0]!);
+    const out = await runner.step({ x: data.x, labels: data.y }, lr);
+    losses.push(out.loss);
+    o.onStep?.(s, out.loss, out.gradNorm);
   }
-  const stats = runner.stats;
-  const stateBytes = runner.stateBytes;
-  const params: Record<string, TensorData> = {};
-  for (const name of Object.keys(p)) params[name] = await runner.read(name);
+  const state = await runner.getTrainableState();
+  const params = { ...state.params };
+  const stateBytes = Object.values(state.params).concat(Object.values(state.m), Object.values(state.v)).reduce((a, t) => a + t.data.byteLength, 0);
   await runner.dispose();
 
   // Evaluate with the trained weights baked in as initializers.
@@ -125,7 +126,7 @@ export async function trainMlp(o: MlpOptions = {}): Promise<MlpResult> {
     const pred = logits[2 * i + 1]! > logits[2 * i]! ? 1n : 0n;
     if (pred === (data.y.data as BigInt64Array)[i]) correct++;
   }
-  return { losses, accuracy: correct / data.y.data.length, stats, stateBytes, params };
+  return { losses, accuracy: correct / data.y.data.length, stateBytes, params };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -139,8 +140,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   });
   const ms = Date.now() - t0;
   console.log(`loss ${r.losses[0]!.toFixed(4)} -> ${r.losses.at(-1)!.toFixed(4)}, train accuracy ${(r.accuracy * 100).toFixed(1)}%, ${steps} steps in ${ms} ms`);
-  console.log(
-    `per step host->device ${r.stats.last.hostToDeviceBytes} B, device->host ${r.stats.last.deviceToHostBytes} B; ` +
-      `state kept in the runner: ${r.stateBytes} B (params + AdamW moments + step)`,
-  );
+  console.log(`state kept in the runner between steps: ${r.stateBytes} B (params + AdamW moments)`);
 }

@@ -1,6 +1,6 @@
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openSafetensors, writeSafetensors, type TensorData } from '@vlreward/graph/io';
+import { openSafetensors, peftModuleScale, peftTargets, writeSafetensors, type TensorData } from '@vlreward/graph/io';
 import { describeFsError, isNotFound } from './fs_errors.js';
 import { isRecord, pythonJson, readJsonFile, writeFileSynced } from './json.js';
 
@@ -152,39 +152,9 @@ export function formatAdapterConfig(cfg: PeftLoraConfig): string {
   return pythonJson(normalizeForWrite(cfg), new Set(['lora_dropout']));
 }
 
-/** Does PEFT target this module? (peft/tuners/tuners_utils.py check_target_module_exists, list/regex cases.) */
-export function isTargetModule(cfg: Pick<PeftLoraConfig, 'target_modules' | 'exclude_modules'>, modulePath: string): boolean {
-  const ex = cfg.exclude_modules;
-  if (ex) {
-    if (typeof ex === 'string' ? new RegExp(`^(?:${ex})$`).test(modulePath) : ex.some((k) => modulePath === k || modulePath.endsWith(`.${k}`))) {
-      return false;
-    }
-  }
-  const tm = cfg.target_modules;
-  if (tm === null || tm === undefined) return false;
-  if (typeof tm === 'string') return new RegExp(`^(?:${tm})$`).test(modulePath);
-  return tm.some((k) => modulePath === k || modulePath.endsWith(`.${k}`));
-}
-
-/** rank_pattern / alpha_pattern lookup (peft/utils/other.py get_pattern_key: `(.*\.)?(key)$`). */
-function patternValue(pattern: Record<string, number>, modulePath: string): number | undefined {
-  for (const [key, v] of Object.entries(pattern)) {
-    if (new RegExp(`^(?:.*\\.)?(?:${key})$`).test(modulePath)) return v;
-  }
-  return undefined;
-}
-
-/** Rank of one module's adapter (rank_pattern overrides r). */
-export function loraRank(cfg: PeftLoraConfig, modulePath: string): number {
-  return patternValue(cfg.rank_pattern ?? {}, modulePath) ?? cfg.r;
-}
-
-/** The factor on B(A(x)): alpha/r, or alpha/sqrt(r) with rsLoRA (peft/tuners/lora/layer.py LoraLayer.update_layer). */
-export function loraScaling(cfg: PeftLoraConfig, modulePath: string): number {
-  const r = loraRank(cfg, modulePath);
-  const alpha = patternValue(cfg.alpha_pattern ?? {}, modulePath) ?? cfg.lora_alpha;
-  return cfg.use_rslora ? alpha / Math.sqrt(r) : alpha / r;
-}
+// Which modules an adapter targets and their rank / scale: graph's io/peft_match.ts
+// (peftTargets, peftModuleScale), shared with @vlreward/model's loraConfigFromPeft, the
+// one PEFT → LoraConfig conversion. This file owns the adapter file format.
 
 /** One adapted module's weights: A [r, in_features], B [out_features, r]. */
 export interface LoraModuleWeights {
@@ -218,7 +188,7 @@ export interface PeftAdapter {
 }
 
 function checkModule(cfg: PeftLoraConfig, path: string, w: LoraModuleWeights, where: string): void {
-  const r = loraRank(cfg, path);
+  const r = peftModuleScale(cfg, path).r;
   const a = w.A.dims;
   const b = w.B.dims;
   if (a.length !== 2 || a[0] !== r) {
@@ -256,7 +226,7 @@ export async function writePeftAdapter(dir: string, opts: WritePeftAdapterOption
     if (path.startsWith(PEFT_PREFIX)) {
       throw new Error(`writePeftAdapter(${dir}): module '${path}' must be a path in the base model, without '${PEFT_PREFIX}'`);
     }
-    if (!isTargetModule(cfg, path)) {
+    if (!peftTargets(cfg, path)) {
       throw new Error(
         `writePeftAdapter(${dir}): module '${path}' is not matched by target_modules ${JSON.stringify(cfg.target_modules)}; ` +
           'PEFT would not attach it and would ignore its weights',

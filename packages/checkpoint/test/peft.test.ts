@@ -2,13 +2,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors, tensorData, writeSafetensors, type TensorData } from '@vlreward/graph/io';
+import { peftModuleScale, peftTargets, readSafetensors, tensorData, writeSafetensors, type TensorData } from '@vlreward/graph/io';
+
+const peftScale = (cfg: Parameters<typeof peftModuleScale>[0], path: string) => peftModuleScale(cfg, path).scale;
 import {
   PEFT_LORA_DEFAULTS,
   SEED_LORA,
   formatAdapterConfig,
-  isTargetModule,
-  loraScaling,
   parsePeftTensorName,
   peftLoraConfig,
   peftTensorName,
@@ -64,7 +64,7 @@ describe('PEFT adapter format', () => {
     expect(down.A.dims).toEqual([4, 128]);
     expect(down.B.dims).toEqual([64, 4]);
     expect(a.modules.get('model.language_model.layers.2.self_attn.v_proj')!.B.dims).toEqual([32, 4]);
-    expect(loraScaling(a.config, 'model.language_model.layers.1.self_attn.q_proj')).toBe(2); // README: alpha/r = 2
+    expect(peftScale(a.config, 'model.language_model.layers.1.self_attn.q_proj')).toBe(2); // README: alpha/r = 2
 
     const out = join(dir, 'fixture-copy');
     await writePeftAdapter(out, { config: a.config, modules: a.modules });
@@ -152,7 +152,7 @@ describe('PEFT adapter format', () => {
       expect(back.modules.get(k)!.A.data).toEqual(m.A.data);
       expect(back.modules.get(k)!.B.data).toEqual(m.B.data);
     }
-    expect(loraScaling(back.config, 'model.language_model.layers.0.self_attn.q_proj')).toBe(2);
+    expect(peftScale(back.config, 'model.language_model.layers.0.self_attn.q_proj')).toBe(2);
   });
 
   it('refuses modules PEFT would not target and shapes that contradict r', async () => {
@@ -163,10 +163,10 @@ describe('PEFT adapter format', () => {
     await expect(
       writePeftAdapter(join(dir, 'bad2'), { config: cfg, modules: { 'model.layers.0.q_proj': { A: rand([3, 8], 1), B: rand([8, 4], 2) } } }),
     ).rejects.toThrow(/lora_A\.weight has shape \[3, 8\], expected \[r=4, in_features\]/);
-    expect(isTargetModule({ target_modules: '.*\\.(q|v)_proj', exclude_modules: null }, 'a.q_proj')).toBe(true);
-    expect(isTargetModule({ target_modules: ['q_proj'], exclude_modules: ['layers.0.q_proj'] }, 'm.layers.0.q_proj')).toBe(false);
-    expect(loraScaling(peftLoraConfig({ r: 16, lora_alpha: 32, use_rslora: true }), 'x')).toBe(8);
-    expect(loraScaling(peftLoraConfig({ r: 16, lora_alpha: 32, rank_pattern: { 'layers.1.q_proj': 4 } }), 'm.layers.1.q_proj')).toBe(8);
+    expect(peftTargets({ target_modules: '.*\\.(q|v)_proj', exclude_modules: null }, 'a.q_proj')).toBe(true);
+    expect(peftTargets({ target_modules: ['q_proj'], exclude_modules: ['layers.0.q_proj'] }, 'm.layers.0.q_proj')).toBe(false);
+    expect(peftScale(peftLoraConfig({ r: 16, lora_alpha: 32, use_rslora: true }), 'x')).toBe(8);
+    expect(peftScale(peftLoraConfig({ r: 16, lora_alpha: 32, rank_pattern: { 'layers.1.q_proj': 4 } }), 'm.layers.1.q_proj')).toBe(8);
     expect(PEFT_LORA_DEFAULTS.peft_type).toBe('LORA');
   });
 });

@@ -136,6 +136,8 @@ export {
 } from './io/safetensors_dir.js';
 export type { SafetensorsIndex, ShardedWriteResult, WriteShardedOptions } from './io/safetensors_dir.js';
 export { gitBlobSha1, hfHubCacheDir, hubRepoDir, isHubId, resolveHubModel, storeCacheFile, writeCacheRef } from './io/hf_hub.js';
+export { peftModuleScale, peftTargets } from './io/peft_match.js';
+export type { PeftMatchFields } from './io/peft_match.js';
 export type { HubFiles, ResolveModelOptions } from './io/hf_hub.js';
 export {
   bf16BitsToFloat,

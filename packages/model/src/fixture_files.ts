@@ -4,7 +4,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSafetensors, readSafetensors, type SafetensorsFile, type TensorData } from '@vlreward/graph';
-import { parseAdapterConfig, type LoraConfig } from './lora/config.js';
+import type { LoraConfig } from './lora/config.js';
+import { loraConfigFromPeft } from './lora/peft.js';
+import { parsePeftName } from './lora/targets.js';
 import { parseQwen3VLConfig, type Qwen3VLConfig } from './qwen3_vl/config.js';
 import type { Qwen3VLBatch } from './qwen3_vl/host_inputs.js';
 import { loadQwen3VLWeights } from './qwen3_vl/weights.js';
@@ -65,8 +67,10 @@ export async function loadFixtureFolder(dir: string, opts: FixtureFolderOptions 
   }
   let lora: LoraConfig | null = null;
   if (existsSync(join(dir, 'lora.safetensors')) && existsSync(join(dir, 'adapter_config.json'))) {
-    lora = parseAdapterConfig(readJson(join(dir, 'adapter_config.json')), join(dir, 'adapter_config.json'));
-    for (const [k, v] of (await readSafetensors(join(dir, 'lora.safetensors'))).tensors) weights.set(k, v);
+    const tensors = (await readSafetensors(join(dir, 'lora.safetensors'))).tensors;
+    const modules = new Set([...tensors.keys()].map((k) => parsePeftName(k)?.modulePath ?? k));
+    lora = loraConfigFromPeft(readJson(join(dir, 'adapter_config.json')) as object, config, join(dir, 'adapter_config.json'), modules);
+    for (const [k, v] of tensors) weights.set(k, v);
   }
   const outputs = await openSafetensors(join(dir, 'outputs.safetensors'));
   return { config, inputs, batch, weights, numClasses, lora, outputs };

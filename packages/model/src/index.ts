@@ -30,9 +30,11 @@ export type { LoadWeightsOptions, WeightPart, WeightSpec } from './qwen3_vl/weig
 // The project's seeded PRNG, re-exported for callers that seed random weights.
 export { mulberry32 } from '@vlreward/graph';
 export type { ParamSource } from './qwen3_vl/params.js';
-export { adapterConfigJson, DEFAULT_LORA, LORA_MODULES, LoraConfigError, loraScale, makeLoraConfig, parseAdapterConfig } from './lora/config.js';
+export { DEFAULT_LORA, LORA_MODULES, LoraConfigError, loraScale, makeLoraConfig } from './lora/config.js';
+export { loraConfigFromPeft, peftFieldsFromLora } from './lora/peft.js';
+export type { PeftLoraFields } from './lora/peft.js';
 export type { LoraConfig, LoraModule } from './lora/config.js';
-export { loraModulePath, loraParamCount, loraTargets, PEFT_PREFIX } from './lora/targets.js';
+export { loraModulePath, loraParamCount, loraTargets, parsePeftName, PEFT_PREFIX } from './lora/targets.js';
 export type { LoraTarget } from './lora/targets.js';
 export { buildQwen3VLForward, buildQwen3VLGraph, DIMS, ParamError, paramsFromMap } from './qwen3_vl/build.js';
 export type { ForwardOptions, ForwardResult, InferenceGraphOptions, MapParamOptions } from './qwen3_vl/build.js';
@@ -108,7 +110,7 @@ export { hfHubCacheDir, resolveModelDir } from './hub.js';
 export type { ResolveModelOptions } from './hub.js';
 export { QWEN3_VL_2B_REPO, writeHubTestModel } from './test_model_writer.js';
 export type { CacheFileInfo, WriteHubTestModelOptions, WrittenHubTestModel } from './test_model_writer.js';
-export { DEFAULT_MODEL_ID, loadQwen3VL } from './load.js';
+export { DEFAULT_MODEL_ID, loadQwen3VL, readModelConfigJson } from './load.js';
 export type { LoadedQwen3VL } from './load.js';
 export { AUTOCAST_OPS, autocastGraph, cachedTrainingArtifacts } from './artifacts/index.js';
 export type { AutocastResult } from './artifacts/index.js';

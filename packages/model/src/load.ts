@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TensorData } from '@vlreward/graph';
 import { resolveModelDir, type ResolveModelOptions } from './hub.js';
-import { parseQwen3VLConfig, type Qwen3VLConfig } from './qwen3_vl/config.js';
+import { parseQwen3VLConfig, type Qwen3VLConfig, type Qwen3VLConfigJson } from './qwen3_vl/config.js';
 import { loadQwen3VLWeights, type LoadWeightsOptions } from './qwen3_vl/weights.js';
 
 export const DEFAULT_MODEL_ID = 'Qwen/Qwen3-VL-2B-Instruct';
@@ -11,6 +11,8 @@ export const DEFAULT_MODEL_ID = 'Qwen/Qwen3-VL-2B-Instruct';
 export interface LoadedQwen3VL {
   readonly dir: string;
   readonly config: Qwen3VLConfig;
+  /** config.json as written (recorded in checkpoints beside full weights). */
+  readonly configJson: Qwen3VLConfigJson;
   readonly weights: Map<string, TensorData>;
 }
 
@@ -21,9 +23,10 @@ export async function loadQwen3VL(
 ): Promise<LoadedQwen3VL> {
   const dir = await resolveModelDir(idOrPath, opts);
   const cfgPath = join(dir, 'config.json');
-  const config = parseQwen3VLConfig(readModelConfigJson(dir), cfgPath);
+  const configJson = readModelConfigJson(dir) as Qwen3VLConfigJson;
+  const config = parseQwen3VLConfig(configJson, cfgPath);
   const weights = await loadQwen3VLWeights(dir, config, opts);
-  return { dir, config, weights };
+  return { dir, config, configJson, weights };
 }
 
 /** The parsed `config.json` of a model folder; a broken file is named with the line, column and position where its JSON breaks. */
@@ -33,6 +36,7 @@ export function readModelConfigJson(dir: string): unknown {
   try {
     text = readFileSync(cfgPath, 'utf8');
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${cfgPath} is missing (expected a Hugging Face model folder with config.json and *.safetensors)`);
     throw new Error(`${cfgPath}: ${(e as Error).message}`);
   }
   try {

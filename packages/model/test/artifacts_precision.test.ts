@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSafetensors, readSafetensors } from '@vlreward/graph';
-import { parseAdapterConfig } from '../src/lora/config.js';
+import { loraConfigFromPeft } from '../src/lora/peft.js';
 import { parseQwen3VLConfig } from '../src/qwen3_vl/config.js';
 import { prepareQwen3VLInputs } from '../src/qwen3_vl/host_inputs.js';
 import { loadQwen3VLWeights } from '../src/qwen3_vl/weights.js';
@@ -98,7 +98,7 @@ describe('autocast for float32-only builders (the Qwen3-VL forward)', () => {
     const config = parseQwen3VLConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
     const weights = await loadQwen3VLWeights(dir, config);
     for (const f of ['head.safetensors', 'lora.safetensors']) for (const [k, v] of (await readSafetensors(join(dir, f))).tensors) weights.set(k, v);
-    const lora = parseAdapterConfig(JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8')));
+    const lora = loraConfigFromPeft(JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8')), config);
     const art = buildTrainingArtifacts(config, { mode: 'lora', lora, numClasses: 3, weights, precision: 'fp16', graphs: ['train', 'gradient'] });
     expect(art.manifest.autocast).toBe(true);
     const mm = art.graphs.gradient!.nodes.filter((n) => n.opType === 'MatMul' && !n.name.startsWith('grad/'));

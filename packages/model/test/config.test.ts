@@ -5,7 +5,8 @@ import { ConfigError, parseQwen3VLConfig } from '../src/qwen3_vl/config.js';
 import { midQwen3VLConfig, QWEN3_VL_2B_CONFIG, tinyQwen3VLConfig } from '../src/qwen3_vl/presets.js';
 import { checkQwen3VLWeightNames, qwen3VLParamCounts, qwen3VLWeightSpecs } from '../src/qwen3_vl/weights.js';
 import { loraParamCount } from '../src/lora/targets.js';
-import { DEFAULT_LORA, parseAdapterConfig } from '../src/lora/config.js';
+import { DEFAULT_LORA } from '../src/lora/config.js';
+import { loraConfigFromPeft } from '../src/lora/peft.js';
 import { FIXTURE_DIR, hasFixture } from './fixture.js';
 
 const REAL_2B = '/work/shared/models/qwen3-vl-2b-instruct.config.json';
@@ -101,7 +102,8 @@ describe('weight table', () => {
   });
 
   it.runIf(hasFixture)('parses the fixture adapter_config.json', () => {
-    const l = parseAdapterConfig(JSON.parse(readFileSync(join(FIXTURE_DIR, 'adapter_config.json'), 'utf8')));
+    const config = parseQwen3VLConfig(JSON.parse(readFileSync(join(FIXTURE_DIR, 'config.json'), 'utf8')));
+    const l = loraConfigFromPeft(JSON.parse(readFileSync(join(FIXTURE_DIR, 'adapter_config.json'), 'utf8')), config);
     expect(l).toMatchObject({ r: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj', 'down_proj'] });
   });
 });

@@ -7,7 +7,7 @@ import {
   GenerateError,
   loadQwen3VLWeights,
   loraAdapterFromPeft,
-  parseAdapterConfig,
+  loraConfigFromPeft,
   parseQwen3VLConfig,
   Qwen3VLGenerator,
   randomQwen3VLWeights,
@@ -29,7 +29,7 @@ describe.skipIf(!hasFixture)('LoRA in generation (fixture adapter, r=4, alpha=8,
   it('applied and merged give the same logits and tokens, and both differ from the base model', async () => {
     const config = parseQwen3VLConfig(JSON.parse(readFileSync(join(FIXTURE_DIR, 'config.json'), 'utf8')));
     const weights = await loadQwen3VLWeights(FIXTURE_DIR, config);
-    const lcfg = parseAdapterConfig(JSON.parse(readFileSync(join(FIXTURE_DIR, 'adapter_config.json'), 'utf8')));
+    const lcfg = loraConfigFromPeft(JSON.parse(readFileSync(join(FIXTURE_DIR, 'adapter_config.json'), 'utf8')), config);
     const adapter = loraAdapterFromPeft(lcfg, (await readSafetensors(join(FIXTURE_DIR, 'lora.safetensors'))).tensors, FIXTURE_DIR);
     expect(adapter.modules.size).toBe(9);
     const inputs = await loadFixtureFile('inputs.safetensors');

@@ -7,6 +7,7 @@
 import {
   CheckpointManager,
   PEFT_PREFIX,
+  parsePeftTensorName,
   type CheckpointContents,
   type LoadedCheckpoint,
   type PeftLoraConfig,
@@ -25,7 +26,6 @@ export interface ModelTrainableState {
 
 export const HEAD_WEIGHT = 'classifier.weight';
 export const HEAD_BIAS = 'classifier.bias';
-const LORA_RE = /^base_model\.model\.(.+)\.lora_(A|B)\.weight$/;
 
 export interface RewardCheckpointOptions {
   /** CKPT_DIR: checkpoints go to <root>/checkpoint-<step>. */
@@ -62,11 +62,11 @@ export function checkpointContents(state: ModelTrainableState, o: RewardCheckpoi
     const modules = new Map<string, { A?: TensorData; B?: TensorData }>();
     for (const [name, t] of Object.entries(state.params)) {
       if (name === HEAD_WEIGHT || name === HEAD_BIAS) continue;
-      const m = LORA_RE.exec(name);
-      if (!m) throw new Error(`checkpoint: trainable parameter '${name}' is neither a LoRA factor (${PEFT_PREFIX}<module>.lora_A|B.weight) nor the head`);
-      const e = modules.get(m[1]!) ?? {};
-      e[m[2] as 'A' | 'B'] = t;
-      modules.set(m[1]!, e);
+      const m = parsePeftTensorName(name);
+      if (!m || !name.startsWith(PEFT_PREFIX)) throw new Error(`checkpoint: trainable parameter '${name}' is neither a LoRA factor (${PEFT_PREFIX}<module>.lora_A|B.weight) nor the head`);
+      const e = modules.get(m.modulePath) ?? {};
+      e[m.which] = t;
+      modules.set(m.modulePath, e);
     }
     const full = new Map<string, { A: TensorData; B: TensorData }>();
     for (const [path, e] of modules) {

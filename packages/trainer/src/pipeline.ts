@@ -3,19 +3,19 @@
 // checkpoints; and checkpoint → reward model → evaluate / predict / reward curve.
 
 import { existsSync, mkdirSync, copyFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CheckpointManager, loadCheckpoint, PROCESSOR_FILES, type LoadedCheckpoint } from '@vlreward/checkpoint';
 import { AlohaRewardDataset, splitEpisodes, type AlohaRewardDatasetOptions } from '@vlreward/dataset';
 import { writeSafetensors, type TensorData } from '@vlreward/graph';
 import {
-  loadQwen3VLWeights,
+  loadQwen3VL,
+  loraConfigFromPeft,
   makeLoraConfig,
+  peftFieldsFromLora,
   parseQwen3VLConfig,
   randomQwen3VLWeights,
   tinyQwen3VLConfig,
-  type LoraModule,
   type Qwen3VLConfigJson,
   type Qwen3VLConfigOverrides,
 } from '@vlreward/model';
@@ -38,13 +38,9 @@ export interface BaseModel {
   readonly weights: Map<string, TensorData>;
 }
 
-/** Loads a Qwen3-VL model folder (HF layout) or hub id (HF cache / HF_ENDPOINT) as float32 weights. */
+/** Loads a Qwen3-VL model folder (HF layout) or hub id (HF cache) as float32 weights: model's loadQwen3VL, the one loader. */
 export async function loadBaseModel(model: string): Promise<BaseModel> {
-  const dir = await resolveModelDir(model);
-  const cfgPath = join(dir, 'config.json');
-  if (!existsSync(cfgPath)) throw new Error(`model '${model}': ${cfgPath} is missing (expected a Hugging Face model folder with config.json and *.safetensors)`);
-  const configJson = JSON.parse(await readFile(cfgPath, 'utf8')) as Qwen3VLConfigJson;
-  const weights = await loadQwen3VLWeights(dir, parseQwen3VLConfig(configJson));
+  const { dir, configJson, weights } = await loadQwen3VL(model);
   return { dir, configJson, weights };
 }
 
@@ -162,7 +158,7 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
     root: ckptDir,
     mode: cfg.mode,
     ...(lora
-      ? { lora: { r: lora.r, lora_alpha: lora.alpha, lora_dropout: lora.dropout, target_modules: [...lora.targetModules], use_rslora: lora.useRslora, task_type: 'CAUSAL_LM' } }
+      ? { lora: { ...peftFieldsFromLora(lora), task_type: 'CAUSAL_LM' } }
       : {}),
     baseModel: resolve(base.dir),
     modelConfig: base.configJson as unknown as Record<string, unknown>,
@@ -241,15 +237,8 @@ export async function loadRewardModel(path: string, o: { model?: string; device?
   };
   const processor = await Qwen3VLProcessor.fromPretrained(ck.processorDir ?? base.dir, imageOptions);
   const numClasses = ck.head.numClasses;
-  const tm = ck.adapter?.config.target_modules;
-  const lora = ck.adapter
-    ? {
-        r: ck.adapter.config.r,
-        alpha: ck.adapter.config.lora_alpha,
-        dropout: ck.adapter.config.lora_dropout,
-        ...(Array.isArray(tm) ? { targetModules: tm as LoraModule[] } : {}),
-      }
-    : undefined;
+  // The one PEFT → LoraConfig conversion (rsLoRA, regex targets, patterns honoured or refused, as chat does).
+  const lora = ck.adapter ? loraConfigFromPeft(ck.adapter.config, parseQwen3VLConfig(base.configJson), join(dir, 'adapter_config.json'), ck.adapter.modules.keys()) : undefined;
   // Scoring: every parameter frozen, label-free infer graph (+ eval for a loss); no optimizer state.
   const session = await RewardModelSession.create({
     config: base.configJson,

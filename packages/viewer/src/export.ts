@@ -6,9 +6,9 @@
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { saveModel, type TensorData } from '@vlreward/graph';
-import { buildQwen3VLGraph, loraAdapterFromPeft, makeLoraConfig, mergeLoraAdapter, paramsFromMap, parseQwen3VLConfig, type LoraModule } from '@vlreward/model';
+import { buildQwen3VLGraph, checkLoraAdapter, loraConfigFromPeft, loraScale, mergeLoraAdapter, paramsFromMap, parsePeftName, parseQwen3VLConfig } from '@vlreward/model';
 import { loadCheckpoint } from '@vlreward/checkpoint';
-import { loadBaseModel, modelStateFromCheckpoint, resolveCheckpointDir } from '@vlreward/trainer';
+import { loadBaseModel, resolveCheckpointDir, trainedParamsFromCheckpoint } from '@vlreward/trainer';
 
 export interface ExportResult {
   readonly dir: string;
@@ -28,17 +28,18 @@ export async function exportRewardOnnx(ckptPath: string, outDir: string, o: { mo
   if (!modelRef) throw new Error(`${ckDir}: the manifest names no base model; pass --model`);
   const base = await loadBaseModel(modelRef);
   const cfg = parseQwen3VLConfig(base.configJson);
-  const state = await modelStateFromCheckpoint({ ...ck, state: { trainer: { step: 0, epoch: 0 }, optimizer: { moments: new Map() } } });
+  const trained = await trainedParamsFromCheckpoint(ck);
   let weights: Map<string, TensorData> = base.weights;
-  if (ck.mode === 'full') weights = new Map([...base.weights].map(([n, t]) => [n, state.params[n] ?? t]));
+  if (ck.mode === 'full') weights = new Map([...base.weights].map(([n, t]) => [n, trained[n] ?? t]));
   if (ck.adapter) {
-    const tm = ck.adapter.config.target_modules;
-    const lc = makeLoraConfig({ r: ck.adapter.config.r, alpha: ck.adapter.config.lora_alpha, ...(Array.isArray(tm) ? { targetModules: tm as LoraModule[] } : {}) });
-    const loraTensors = new Map(Object.entries(state.params).filter(([n]) => /\.lora_[AB]\.weight$/.test(n)));
-    weights = await mergeLoraAdapter(base.weights, loraAdapterFromPeft(lc, loraTensors, ckDir));
+    // The one PEFT → LoraConfig conversion, as eval / predict / chat read the adapter.
+    const lc = loraConfigFromPeft(ck.adapter.config, cfg, join(ckDir, 'adapter_config.json'), ck.adapter.modules.keys());
+    const modules = new Map([...ck.adapter.modules].map(([path, m]) => [path, { A: m.A, B: m.B, scale: loraScale(lc) }] as const));
+    weights = await mergeLoraAdapter(base.weights, checkLoraAdapter({ modules, source: ckDir }, base.weights));
   }
   const all = new Map(weights);
-  for (const [n, t] of Object.entries(state.params)) if (!/\.lora_[AB]\.weight$/.test(n)) all.set(n, t);
+  // The head (and, in full mode, nothing else new): every trained tensor that is not a LoRA factor.
+  for (const [n, t] of Object.entries(trained)) if (!parsePeftName(n)) all.set(n, t);
   const numClasses = ck.head.numClasses;
   const { graph, forward } = buildQwen3VLGraph(cfg, (g) => paramsFromMap(g, all, { source: ckDir }), { numClasses, lora: null, name: 'qwen3_vl_reward_inference' });
   const dir = resolve(outDir);

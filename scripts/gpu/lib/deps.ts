@@ -19,7 +19,7 @@ export {
   loadQwen3VLWeights,
   makeLoraConfig,
   midQwen3VLConfig,
-  parseAdapterConfig,
+  loraConfigFromPeft,
   parseQwen3VLConfig,
   prepareQwen3VLInputs,
   QWEN3_VL_2B_CONFIG,

@@ -7,10 +7,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { TensorData } from '@vlreward/graph';
-import { loadCheckpoint, loraScaling, readPeftAdapter, type PeftAdapter } from '@vlreward/checkpoint';
+import { loadCheckpoint, readPeftAdapter, type PeftAdapter } from '@vlreward/checkpoint';
 import {
   loadQwen3VL,
   loadQwen3VLWeights,
+  loraConfigFromPeft,
+  loraScale,
   parseQwen3VLConfig,
   Qwen3VLGenerator,
   type GenerateResult,
@@ -36,9 +38,14 @@ export interface LoadedChatModel {
   readonly eosTokenIds: readonly number[];
 }
 
-/** A PEFT adapter (checkpoint package form) as the generator's LoraAdapter, scale per module (rank/alpha patterns honoured). */
-export function toLoraAdapter(a: PeftAdapter, source: string): LoraAdapter {
-  const modules = new Map([...a.modules].map(([path, m]) => [path, { A: m.A, B: m.B, scale: loraScaling(a.config, path) }] as const));
+/**
+ * A PEFT adapter (checkpoint package form) as the generator's LoraAdapter, through
+ * the one PEFT → LoraConfig conversion the reward commands use (same scale, same
+ * refusals: eval, predict, export and chat read an adapter identically).
+ */
+export function toLoraAdapter(a: PeftAdapter, config: Qwen3VLConfig, source: string): LoraAdapter {
+  const lora = loraConfigFromPeft(a.config, config, join(source, 'adapter_config.json'), a.modules.keys());
+  const modules = new Map([...a.modules].map(([path, m]) => [path, { A: m.A, B: m.B, scale: loraScale(lora) }] as const));
   return { modules, source };
 }
 
@@ -60,7 +67,7 @@ export async function loadChatModel(model: string, adapterPath: string | undefin
     if (existsSync(join(dir, 'vlreward.json'))) {
       const ck = await loadCheckpoint(dir, { verify: 'size', optimizer: false });
       ckptProcessor = ck.processorDir;
-      if (ck.adapter) adapter = toLoraAdapter(ck.adapter, dir);
+      if (ck.adapter) adapter = toLoraAdapter(ck.adapter, config, dir);
       else if (ck.mode === 'full') {
         // Fine-tuned full weights replace the base (same architecture; config.json of the checkpoint when present).
         const cfgPath = join(dir, 'config.json');
@@ -69,7 +76,7 @@ export async function loadChatModel(model: string, adapterPath: string | undefin
       }
       description += ` + checkpoint ${dir} (${ck.mode})`;
     } else if (existsSync(join(dir, 'adapter_config.json'))) {
-      adapter = toLoraAdapter(await readPeftAdapter(dir), dir);
+      adapter = toLoraAdapter(await readPeftAdapter(dir), config, dir);
       description += ` + PEFT adapter ${dir}`;
     } else {
       throw new UsageError(`--adapter '${adapterPath}': neither a vlreward checkpoint (vlreward.json) nor a PEFT adapter (adapter_config.json) folder`);

@@ -36,3 +36,5 @@ export { bf16BitsToFloat, castTensorData, f16BitsToFloat, floatToBf16Bits, float
 export { allocTyped, byteLength, tensorData, zeros } from '../tensor_data.js';
 export type { TensorData } from '../tensor_data.js';
 export type { DType, TypedArray } from '../dtype.js';
+export { peftModuleScale, peftTargets } from './peft_match.js';
+export type { PeftMatchFields } from './peft_match.js';

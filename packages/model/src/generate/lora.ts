@@ -5,7 +5,7 @@ import { Graph, matmul, tensorData, type TensorData } from '@vlreward/graph';
 import { createSession } from '@vlreward/graph/runtime';
 import { add, mul } from '../ops.js';
 import { loraScale, type LoraConfig } from '../lora/config.js';
-import { PEFT_PREFIX } from '../lora/targets.js';
+import { parsePeftName, PEFT_PREFIX } from '../lora/targets.js';
 
 /** One adapted Linear: A [r, in], B [out, r], scale = alpha / r (or alpha / sqrt(r) with rsLoRA). */
 export interface LoraAdapterModule {
@@ -25,11 +25,11 @@ export interface LoraAdapter {
 export function loraAdapterFromPeft(config: LoraConfig, tensors: ReadonlyMap<string, TensorData>, source: string): LoraAdapter {
   const parts = new Map<string, { A?: TensorData; B?: TensorData }>();
   for (const [name, t] of tensors) {
-    const m = /^(?:base_model\.model\.)?(.+)\.lora_([AB])(?:\.default)?\.weight$/.exec(name);
-    if (!m) continue;
-    const slot = parts.get(m[1]!) ?? {};
-    slot[m[2] as 'A' | 'B'] = t;
-    parts.set(m[1]!, slot);
+    const n = parsePeftName(name);
+    if (!n) continue;
+    const slot = parts.get(n.modulePath) ?? {};
+    slot[n.which] = t;
+    parts.set(n.modulePath, slot);
   }
   const modules = new Map<string, LoraAdapterModule>();
   for (const [path, { A, B }] of parts) {

@@ -18,6 +18,16 @@ export interface LoraTarget {
 
 export const PEFT_PREFIX = 'base_model.model.';
 
+/**
+ * A PEFT tensor name → module path and factor: `base_model.model.<path>.lora_A.weight`
+ * (also the in-memory `lora_A.default.weight`). The graph-side twin of the
+ * checkpoint package's parsePeftTensorName, which owns the file format.
+ */
+export function parsePeftName(name: string): { modulePath: string; which: 'A' | 'B' } | undefined {
+  const m = /^(?:base_model\.model\.)?(.+)\.lora_([AB])(?:\.[^.]+)?\.weight$/.exec(name);
+  return m ? { modulePath: m[1]!, which: m[2] as 'A' | 'B' } : undefined;
+}
+
 export function loraModulePath(layer: number, kind: LoraModule): string {
   const sub = kind === 'gate_proj' || kind === 'up_proj' || kind === 'down_proj' ? 'mlp' : 'self_attn';
   return `model.language_model.layers.${layer}.${sub}.${kind}`;
