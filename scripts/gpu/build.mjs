@@ -25,7 +25,8 @@ const result = await esbuild.build({
   target: 'node20',
   format: 'cjs',
   conditions: ['@vlreward/source'],
-  external: ['onnxruntime-node', 'onnxruntime-common', 'sharp', '@huggingface/transformers', 'onnxruntime-web'],
+  // koffi (the ORT C API backend) is external too: its native build ships beside the bundle (gpu-check.sh prepare).
+  external: ['onnxruntime-node', 'onnxruntime-common', 'sharp', '@huggingface/transformers', 'onnxruntime-web', 'koffi'],
   // import.meta.url in the sources (createRequire, file paths) → this file's URL.
   define: { 'import.meta.url': '__vlr_import_meta_url' },
   banner: { js: "const __vlr_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },

@@ -32,6 +32,8 @@ pick_node() {
     if [[ -d $kit/node_modules/onnxruntime-node ]]; then node_path=$kit/node_modules
     else node_path=$(cd "$repo" && dirname "$(dirname "$(readlink -f node_modules/.pnpm/onnxruntime-node@*/node_modules/onnxruntime-node/package.json 2>/dev/null | head -1)")" 2>/dev/null || true); fi
   fi
+  # koffi (the ORT C API backend; CUDA training runs on it) travels in .gpu/run/node_modules.
+  [[ -d $run_dir/node_modules/koffi ]] && node_path="$node_path:$run_dir/node_modules"
   if [[ -z $node_bin || ! -x $node_bin ]]; then
     say "no node: GPU run 1 (part1) unpacks it to $kit/bin/node; the machine may have been released between runs (redo run 1, then run 2 at once)"; exit 3
   fi
@@ -89,6 +91,11 @@ case $cmd in
 prepare)
   mkdir -p "$run_dir"
   (cd "$repo" && node scripts/gpu/build.mjs "$bundle")
+  # koffi, external to the bundle: its JS and the linux_x64 native build only (1.6 MB).
+  koffi=$(cd "$repo" && readlink -f node_modules/.pnpm/koffi@*/node_modules/koffi | head -1)
+  rm -rf "$run_dir/node_modules/koffi" && mkdir -p "$run_dir/node_modules/koffi/build/koffi"
+  cp "$koffi"/package.json "$koffi"/index.js "$koffi"/indirect.js "$run_dir/node_modules/koffi/"
+  cp -r "$koffi/build/koffi/linux_x64" "$run_dir/node_modules/koffi/build/koffi/"
   shared=${VLR_SHARED:-$repo/../shared}
   if [[ -f $shared/gpu/hf_baseline.py ]]; then
     cp "$shared/gpu/hf_baseline.py" "$run_dir/"

@@ -13,7 +13,8 @@
 // each epoch is reshuffled. A single process (EpochSampler, drop_last=False) reads
 // that tail as one extra short step; every other step is identical.
 
-import { EpochSampler } from './loader.js';
+import { EpochSampler, type PlannedBatch } from './loader.js';
+import type { LoaderPosition } from './types.js';
 
 export interface DistributedSamplerOptions {
   /** the training samples (dataset indices), as EpochSampler takes them. */
@@ -76,4 +77,37 @@ export function droppedTail(o: DistributedSamplerOptions, epoch: number): number
 function checkStep(o: DistributedSamplerOptions, step: number): void {
   const steps = stepsPerEpoch(o.indices.length, o.batchSize, o.world);
   if (!Number.isInteger(step) || step < 0 || step >= steps) throw new RangeError(`distributed sampler: step ${step} is outside the epoch's ${steps} steps`);
+}
+
+/**
+ * The trainer's sampler for one rank: the global batch (batchSize × world) comes
+ * from an EpochSampler over the whole training set, so the loader position stored
+ * in checkpoints is global (epoch, cursor) and a run resumes with another world
+ * size as long as batchSize × world stays the same. An incomplete global batch at
+ * an epoch's end is dropped (the tail rule above) when world > 1; with world 1
+ * this is exactly EpochSampler.
+ */
+export class RankSampler {
+  private readonly global: EpochSampler;
+
+  constructor(
+    private readonly indices: readonly number[],
+    private readonly batchSize: number,
+    private readonly world: number,
+    private readonly rank: number,
+    seed: number,
+    start?: LoaderPosition,
+  ) {
+    validate({ indices, batchSize, world, rank, seed });
+    this.global = new EpochSampler(indices, batchSize * world, seed, start);
+  }
+
+  next(): PlannedBatch {
+    let plan = this.global.next();
+    if (this.world > 1 && plan.indices.length < this.batchSize * this.world) plan = this.global.next();
+    if (this.world === 1) return plan;
+    const from = this.rank * this.batchSize;
+    // cursor of this rank's first sample: augmentation seeds follow the sample's position in the epoch.
+    return { indices: plan.indices.slice(from, from + this.batchSize), epoch: plan.epoch, cursor: plan.cursor + from, after: plan.after };
+  }
 }

@@ -50,9 +50,6 @@ export type {
   TrainerSession,
   TrainerState,
 } from './types.js';
-export { DataParallelSession, reduceGradients, shard } from './parallel/data_parallel.js';
-export type { DataParallelOptions } from './parallel/data_parallel.js';
-export type { GradientSession, Grads, WorkerFactoryModule } from './parallel/protocol.js';
 export { HEAD_BIAS, HEAD_WEIGHT, checkpointContents, modelStateFromCheckpoint, rewardCheckpointStore, trainedParamsFromCheckpoint } from './checkpoints.js';
 export type { ModelTrainableState, RewardCheckpointOptions } from './checkpoints.js';
 export { RewardModelSession, rewardTrainingOptions } from './reward_model.js';
@@ -71,5 +68,5 @@ export {
   writeTinyModel,
 } from './pipeline.js';
 export type { BaseModel, DatasetOptions, ImageOptions, RewardModel, TrainRewardOptions, TrainRewardResult } from './pipeline.js';
-export { HostAdamWGradientSession } from './parallel/reward_worker.js';
-export type { RewardWorkerOptions } from './parallel/reward_worker.js';
+export { droppedTail, epochOrder, globalBatch, rankBatch, rankBatches, RankSampler, stepsPerEpoch } from './distributed_sampler.js';
+export type { DistributedSamplerOptions } from './distributed_sampler.js';

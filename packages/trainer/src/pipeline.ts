@@ -4,18 +4,18 @@
 
 import { existsSync, mkdirSync, copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CheckpointManager, loadCheckpoint, PROCESSOR_FILES, type LoadedCheckpoint } from '@vlreward/checkpoint';
 import { AlohaRewardDataset, splitEpisodes, type AlohaRewardDatasetOptions } from '@vlreward/dataset';
 import { writeSafetensors, type TensorData } from '@vlreward/graph';
+import { initCollective, type Collective } from '@vlreward/graph/distributed';
 import {
   loadQwen3VL,
   loraConfigFromPeft,
-  makeLoraConfig,
   peftFieldsFromLora,
   parseQwen3VLConfig,
   randomQwen3VLWeights,
   tinyQwen3VLConfig,
+  type LoraConfig,
   type Qwen3VLConfigJson,
   type Qwen3VLConfigOverrides,
 } from '@vlreward/model';
@@ -26,11 +26,9 @@ import { evaluate } from './evaluate.js';
 import { classWeightsFromHistogram, labelHistogram, type ClassificationReport } from './metrics.js';
 import { predictionFromLogits, writeRewardCurve, type CurveRow, type Prediction } from './predict.js';
 import { RewardModelSession } from './reward_model.js';
-import { DataParallelSession } from './parallel/data_parallel.js';
-import type { RewardWorkerOptions } from './parallel/reward_worker.js';
 import { alohaSource } from './sources.js';
 import { train, type TrainOptions, type TrainResult } from './train.js';
-import type { EncodeFn, RewardSample, TrainerSession } from './types.js';
+import type { EncodeFn, RewardSample } from './types.js';
 
 export interface BaseModel {
   readonly dir: string;
@@ -87,8 +85,13 @@ export interface TrainRewardOptions extends ImageOptions {
   readonly onEval?: TrainOptions<unknown>['onEval'];
   readonly stopWhen?: TrainOptions<unknown>['stopWhen'];
   readonly intraOpThreads?: number;
-  /** data-parallel CPU worker processes (default 1: in this process). */
-  readonly workers?: number;
+  /** LoRA hyper-parameters (mode 'lora'; default the seed's r=16, alpha=32, dropout 0.05, seven projections). */
+  readonly lora?: Partial<LoraConfig>;
+  /**
+   * Data parallel: this process's rank in a group (mpirun / torchrun-style launch).
+   * Default: initCollective() from the environment (a single process when not launched).
+   */
+  readonly collective?: Collective;
 }
 
 export interface TrainRewardResult extends TrainResult {
@@ -122,38 +125,33 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
     classWeights = classWeightsFromHistogram(labelHistogram(labels, numClasses));
   }
   const optimizer = { weightDecay: cfg.weightDecay, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, maxGradNorm: cfg.clipNorm > 0 ? cfg.clipNorm : null };
-  const workers = o.workers ?? 1;
-  let session: TrainerSession<any> & { close?: () => Promise<void>; dispose?: () => Promise<void> };
-  let encode: EncodeFn<unknown> = processorEncode(proc);
-  if (workers > 1) {
-    // Data parallel: each worker process loads the model and encodes its shard (parallel/reward_worker.ts).
-    const here = fileURLToPath(import.meta.url);
-    const factory = here.replace(/pipeline\.(ts|js)$/, 'parallel/reward_worker.$1');
-    const options: RewardWorkerOptions = {
-      model: base.dir, processor: processorDir, numClasses, mode: cfg.mode, seed: cfg.seed,
-      ...(o.minPixels ? { minPixels: o.minPixels } : {}), ...(o.maxPixels ? { maxPixels: o.maxPixels } : {}),
-      weightDecay: cfg.weightDecay, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, clipNorm: cfg.clipNorm,
-      ...(classWeights ? { classWeights } : {}),
-    };
-    if (cfg.device !== 'cpu') throw new Error(`--workers ${workers}: data parallel runs CPU worker processes here; on GPUs use one process per device (see the trainer README, "Data parallel")`);
-    session = await DataParallelSession.create({ world: workers, factory, options });
-    encode = (s) => s;
-  } else {
+  // One process per device; under mpirun (or a torchrun-style env with CUDA) this process is one rank.
+  const collective = o.collective ?? (await initCollective({ device: cfg.device }));
+  const rank = collective.rank;
+  let session: RewardModelSession;
+  try {
     session = await RewardModelSession.create({
       config: base.configJson,
       weights: base.weights,
       mode: cfg.mode,
       numClasses,
       seed: cfg.seed,
+      // Same initialisation on every rank; each rank its own dropout masks (rank 0's are a single process's).
+      dropoutSeed: cfg.seed + rank * 1_000_003,
+      ...(o.lora ? { lora: o.lora } : {}),
       classWeights,
       optimizer,
       precision: cfg.precision,
       device: cfg.device,
       ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}),
     });
+  } catch (e) {
+    if (!o.collective) await collective.close();
+    throw e;
   }
+  const encode: EncodeFn<unknown> = processorEncode(proc) as EncodeFn<unknown>;
   // adapter_config.json describes the adapter this session trains (not the defaults).
-  const lora = session instanceof RewardModelSession ? session.lora : cfg.mode === 'lora' ? makeLoraConfig({}) : null;
+  const lora = session.lora;
   const store = rewardCheckpointStore({
     root: ckptDir,
     mode: cfg.mode,
@@ -178,13 +176,15 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
       ...(o.resume ? { resume: true } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.progress !== undefined ? { progress: o.progress } : {}),
+      ...(collective.size > 1 ? { collective } : {}),
       ...(o.onStep ? { onStep: o.onStep } : {}),
       ...(o.onEval ? { onEval: o.onEval } : {}),
       ...(o.stopWhen ? { stopWhen: o.stopWhen } : {}),
     });
     return { ...result, ckptDir, numClasses, classWeights };
   } finally {
-    await (session.close ?? session.dispose)?.call(session);
+    await session.dispose();
+    if (!o.collective) await collective.close();
   }
 }
 

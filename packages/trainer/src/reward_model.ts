@@ -5,6 +5,7 @@
 // that builder's options (rewardTrainingOptions) and processor batches into feeds.
 
 import { parseDevice } from '@vlreward/graph/runtime';
+import type { Collective } from '@vlreward/graph/distributed';
 import type { TensorData } from '@vlreward/graph';
 import {
   buildTrainingArtifacts,
@@ -34,8 +35,10 @@ export interface RewardModelOptions {
   readonly numClasses: number;
   /** LoRA hyper-parameters (default the seed's r=16, alpha=32, dropout 0.05, all seven projections). */
   readonly lora?: Partial<LoraConfig>;
-  /** Seed for the head / LoRA initialisation and the dropout masks. */
+  /** Seed for the head / LoRA initialisation and (unless dropoutSeed) the dropout masks. */
   readonly seed?: number;
+  /** Seed of the dropout masks (data parallel: one per rank, so ranks draw different masks); default `seed`. */
+  readonly dropoutSeed?: number;
   /** Trained values by name (head, PEFT-named LoRA factors, full weights) replacing the fresh init / base weights. */
   readonly initial?: ReadonlyMap<string, TensorData>;
   /** Per-class loss weights (class imbalance); null = plain mean cross-entropy. */
@@ -98,7 +101,7 @@ export class RewardModelSession implements TrainerSession<Qwen3VLBatch> {
     const artifacts = buildTrainingArtifacts(cfg, opts);
     const runner = await TrainingSession.create(artifacts, {
       device: o.device ?? 'cpu',
-      seed: o.seed ?? 0,
+      seed: o.dropoutSeed ?? o.seed ?? 0,
       ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}),
     });
     return new RewardModelSession(artifacts, runner, cfg, o.numClasses, opts.lora ?? null);
@@ -121,6 +124,12 @@ export class RewardModelSession implements TrainerSession<Qwen3VLBatch> {
   async apply(lr: number) {
     const r = await this.runner.apply(lr);
     return { gradNorm: r.gradNorm, paramNorm: r.paramNorm, nonFinite: r.nonFinite };
+  }
+
+  async allReduceGradients(c: Collective): Promise<void> {
+    const flat = await this.runner.accumulatedGradients();
+    await c.allReduce(flat, 'mean');
+    this.runner.setAccumulatedGradients(flat);
   }
 
   /** d loss / d trainable params on one batch (no state change). */

@@ -4,9 +4,11 @@
 
 import { join, resolve } from 'node:path';
 import { samplesOfEpisodes, splitEpisodes, type EpisodeSplit } from '@vlreward/dataset';
+import type { Collective } from '@vlreward/graph/distributed';
+import { RankSampler } from './distributed_sampler.js';
 import { resolveConfig, type TrainConfig } from './config.js';
 import { evaluate } from './evaluate.js';
-import { EpochSampler, loadBatch, Prefetcher, serialReads, type LoadedBatch } from './loader.js';
+import { loadBatch, Prefetcher, serialReads, type LoadedBatch } from './loader.js';
 import { JsonlLogger } from './logging/jsonl.js';
 import { Progress } from './logging/progress.js';
 import { SummaryWriter } from './logging/tensorboard.js';
@@ -35,6 +37,13 @@ export interface TrainOptions<B> {
   onEval?: (r: EvalRecord & { report: ClassificationReport }) => void;
   /** stop after an evaluation for which this returns true (e.g. a target accuracy); counts as an early stop. */
   stopWhen?: (r: EvalRecord) => boolean;
+  /**
+   * Data parallel (size > 1): this process is one rank. `config.batchSize` is per
+   * rank; each rank reads its slice of the global batch, gradients are all-reduced
+   * (mean) before the same optimizer graph runs on every rank; rank 0 alone logs
+   * and writes checkpoints. See docs/DISTRIBUTED.md.
+   */
+  collective?: Collective;
 }
 
 export interface TrainResult {
@@ -79,9 +88,14 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-/** The settings that must not change between a run and its resumption. */
-function fingerprint(c: TrainConfig, total: number, nTrain: number, numClasses: number): string {
-  const { seed, batchSize, gradAccum, lr, schedule, warmupSteps, minLrRatio, mode, augment, classWeights } = c;
+/**
+ * The settings that must not change between a run and its resumption. `batchSize`
+ * is the GLOBAL batch (per-rank batch × world size), so a data-parallel run may
+ * resume with another world size when the global batch stays the same.
+ */
+function fingerprint(c: TrainConfig, world: number, total: number, nTrain: number, numClasses: number): string {
+  const { seed, gradAccum, lr, schedule, warmupSteps, minLrRatio, mode, augment, classWeights } = c;
+  const batchSize = c.batchSize * world;
   return JSON.stringify({ seed, batchSize, gradAccum, lr, schedule, warmupSteps, minLrRatio, mode, augment, classWeights, total, nTrain, numClasses });
 }
 
@@ -101,10 +115,24 @@ function earlyStoppingImproved(before: readonly EvalRecord[], rec: EvalRecord, e
   return sign * rec[es.metric] > best + es.minDelta;
 }
 
+/** Steps between cross-rank parameter checks (and always at the last step). */
+const REPLICA_CHECK_EVERY = 10;
+
+/** Every rank holds identical parameters: their global norms (float64 allGather) must agree exactly. */
+async function checkReplicaNorms(c: Collective, paramNorm: number, step: number): Promise<void> {
+  const norms = await c.allGather(paramNorm);
+  const off = norms.flatMap((n, r) => (n !== norms[0] ? [r] : []));
+  if (off.length) throw new Error(`data parallel: after step ${step} the parameters of rank(s) ${off.join(', ')} differ from rank 0's (parameter norms ${norms.join(', ')}); the replicas diverged`);
+}
+
 export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
   const cfg = resolveConfig(o.config);
   const { session, source, encode } = o;
   const C = session.numClasses;
+  const dist = o.collective && o.collective.size > 1 ? o.collective : null;
+  const world = dist?.size ?? 1;
+  const lead = (dist?.rank ?? 0) === 0; // rank 0 alone logs and writes checkpoints
+  if (dist && !session.allReduceGradients) throw new Error('train: data parallel needs a session with allReduceGradients (the reward model session has it)');
 
   // --- data: episode split, sample cap, validation subset ----------------------
   const episodes = Array.from({ length: source.length }, (_, i) => source.episodeOf(i));
@@ -115,11 +143,13 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
   let valIdx = samplesOfEpisodes(episodes, split.val);
   if (cfg.maxValSamples !== null && valIdx.length > cfg.maxValSamples)
     valIdx = Rng.fromSeed(cfg.seed, 3).shuffle(valIdx).slice(0, cfg.maxValSamples).sort((a, b) => a - b);
-  const total = totalOptimizerSteps({ trainSamples: trainIdx.length, batchSize: cfg.batchSize, gradAccum: cfg.gradAccum, epochs: cfg.epochs, maxSteps: cfg.maxSteps });
+  // Data parallel drops an epoch's incomplete global batch (distributed_sampler.ts), so epochs count full ones.
+  const usable = world > 1 ? trainIdx.length - (trainIdx.length % (cfg.batchSize * world)) : trainIdx.length;
+  const total = totalOptimizerSteps({ trainSamples: usable, batchSize: cfg.batchSize, gradAccum: cfg.gradAccum, epochs: cfg.epochs, maxSteps: cfg.maxSteps, worldSize: world });
   const sched = { lr: cfg.lr, totalSteps: total, warmupSteps: cfg.warmupSteps, schedule: cfg.schedule, minLrRatio: cfg.minLrRatio };
 
   // --- state: fresh or resumed ---------------------------------------------------
-  const fp = fingerprint(cfg, total, trainIdx.length, C);
+  const fp = fingerprint(cfg, world, total, trainIdx.length, C);
   let st: TrainerState = { step: 0, loader: { epoch: 0, cursor: 0 }, samplesSeen: 0, best: null, evalsWithoutImprovement: 0, losses: [], evals: [], fingerprint: fp };
   const saved = o.resume && o.checkpoints ? await o.checkpoints.loadLast() : null;
   if (saved) {
@@ -129,17 +159,17 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
   }
   const resumedFrom = st.step;
   const losses: number[] = [...st.losses];
-  const sampler = new EpochSampler(trainIdx, cfg.batchSize, cfg.seed, st.loader);
+  const sampler = new RankSampler(trainIdx, cfg.batchSize, world, dist?.rank ?? 0, cfg.seed, st.loader);
   const reads = serialReads(source);
   const batches = new Prefetcher<LoadedBatch<B>>(() => loadBatch(sampler.next(), reads, encode, cfg.augment, cfg.seed), cfg.prefetch);
 
   // --- logging -----------------------------------------------------------------------
   const logDir = resolve(cfg.logDir ?? join(cfg.ckptDir, 'logs'));
-  const jsonl = new JsonlLogger(join(logDir, 'metrics.jsonl'));
-  const tb = new SummaryWriter(logDir);
-  const progress = o.progress === null ? null : new Progress({ total, startStep: resumedFrom, stream: o.progress ?? process.stderr, every: cfg.logEvery });
+  const jsonl = lead ? new JsonlLogger(join(logDir, 'metrics.jsonl')) : null;
+  const tb = lead ? new SummaryWriter(logDir) : null;
+  const progress = o.progress === null || !lead ? null : new Progress({ total, startStep: resumedFrom, stream: o.progress ?? process.stderr, every: cfg.logEvery });
   const say = (m: string) => (progress ? progress.log(m) : undefined);
-  jsonl.log({ event: 'start', resumedFrom, total, trainSamples: trainIdx.length, valSamples: valIdx.length, split, config: cfg });
+  jsonl?.log({ event: 'start', resumedFrom, total, trainSamples: trainIdx.length, valSamples: valIdx.length, split, config: cfg });
   const dirs: { last?: string; best?: string } = {};
 
   const runEval = async (step: number) => {
@@ -156,13 +186,13 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
       evalsWithoutImprovement: improved ? 0 : st.evalsWithoutImprovement + 1,
     };
     say(`eval @ step ${step}: loss ${rec.loss.toFixed(4)} accuracy ${rec.accuracy.toFixed(3)} macro-F1 ${rec.macroF1.toFixed(3)}${isBest ? ' (best)' : ''}`);
-    jsonl.log({ event: 'eval', ...rec, perClass: report.perClass, confusion: report.confusion });
-    tb.addScalars({ 'val/loss': rec.loss, 'val/accuracy': rec.accuracy, 'val/macro_f1': rec.macroF1 }, step);
+    jsonl?.log({ event: 'eval', ...rec, perClass: report.perClass, confusion: report.confusion });
+    tb?.addScalars({ 'val/loss': rec.loss, 'val/accuracy': rec.accuracy, 'val/macro_f1': rec.macroF1 }, step);
     o.onEval?.({ ...rec, report });
     return { report, isBest };
   };
   const save = async (isBest: boolean, metrics: Record<string, number>) => {
-    if (!o.checkpoints) return;
+    if (!o.checkpoints || !lead) return;
     const payload = { trainer: st, model: await session.getTrainableState(), metrics };
     dirs.last = await o.checkpoints.save('last', payload);
     if (isBest) dirs.best = await o.checkpoints.save('best', payload);
@@ -200,7 +230,14 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
         await save(false, {});
       }
       if (last) break;
-      if (o.signal?.aborted) {
+      // Every rank must stop at the same step: one rank's SIGINT is everyone's.
+      let aborted = o.signal?.aborted ?? false;
+      if (dist) {
+        const flag = Float32Array.of(aborted ? 1 : 0);
+        await dist.allReduce(flag, 'sum');
+        aborted = flag[0]! > 0;
+      }
+      if (aborted) {
         // After this step's evaluation, so the resumed run does not evaluate it again.
         if (!savedNow) await save(false, {});
         interrupted = true;
@@ -213,7 +250,7 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
       let nonFinite: boolean | undefined;
       let samples = 0;
       const loaderBefore = st.loader;
-      if (cfg.gradAccum === 1) {
+      if (cfg.gradAccum === 1 && !dist) {
         const b = await batches.next();
         ({ loss, gradNorm, nonFinite } = await session.step(b.batch, lr));
         samples = b.labels.length;
@@ -225,7 +262,18 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
           samples += b.labels.length;
           st = { ...st, loader: b.plan.after };
         }
-        ({ gradNorm, nonFinite } = await session.apply(lr));
+        let paramNorm: number | undefined;
+        if (dist) {
+          // One flat all-reduce (mean over ranks) of the accumulated gradients, then the
+          // same clip + AdamW graph as a single process runs, on every rank.
+          await session.allReduceGradients!(dist);
+          const l = Float32Array.of(loss);
+          await dist.allReduce(l, 'mean');
+          loss = l[0]!;
+          samples *= world;
+        }
+        ({ gradNorm, nonFinite, paramNorm } = await session.apply(lr));
+        if (dist && paramNorm !== undefined && ((step + 1) % REPLICA_CHECK_EVERY === 0 || step + 1 === total)) await checkReplicaNorms(dist, paramNorm, step + 1);
       }
       // Checked before anything of this step is recorded: a diverged step is never saved.
       if (nonFinite || !Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
@@ -238,8 +286,8 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
       const seconds = (performance.now() - t0) / 1000;
       const runSamples = st.samplesSeen - (saved?.trainer.samplesSeen ?? 0);
       progress?.update({ step: step + 1, loss, lr, samples: runSamples });
-      jsonl.log({ event: 'step', step: step + 1, loss, lr, gradNorm, samplesPerSecond: runSamples / seconds, dataWait: batches.waitSeconds });
-      tb.addScalars({ 'train/loss': loss, 'train/lr': lr, 'train/grad_norm': gradNorm }, step + 1);
+      jsonl?.log({ event: 'step', step: step + 1, loss, lr, gradNorm, samplesPerSecond: runSamples / seconds, dataWait: batches.waitSeconds });
+      tb?.addScalars({ 'train/loss': loss, 'train/lr': lr, 'train/grad_norm': gradNorm }, step + 1);
       o.onStep?.({ step: step + 1, loss, gradNorm, lr });
     }
     progress?.done();
@@ -250,11 +298,11 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
     if (final) {
       say(renderReport(final));
       say(renderConfusion(final));
-      tb.addText('val/report', '```\n' + renderReport(final) + '\n\n' + renderConfusion(final) + '\n```', st.step);
+      tb?.addText('val/report', '```\n' + renderReport(final) + '\n\n' + renderConfusion(final) + '\n```', st.step);
       const img = await svgToPng(confusionSvg(final.confusion, `validation confusion @ step ${st.step}`));
-      tb.addImage('val/confusion', img.png, img, st.step);
+      tb?.addImage('val/confusion', img.png, img, st.step);
     }
-    jsonl.log({ event: 'end', steps: st.step, stoppedEarly, interrupted, best: st.best, seconds, samplesPerSecond: runSamples / seconds, dataWaitSeconds: batches.waitSeconds });
+    jsonl?.log({ event: 'end', steps: st.step, stoppedEarly, interrupted, best: st.best, seconds, samplesPerSecond: runSamples / seconds, dataWaitSeconds: batches.waitSeconds });
     return {
       steps: st.step,
       losses: st.losses,
@@ -273,9 +321,9 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
       checkpointDirs: dirs,
     };
   } catch (e) {
-    jsonl.log({ event: 'error', step: st.step, message: (e as Error).message });
+    jsonl?.log({ event: 'error', step: st.step, message: (e as Error).message });
     throw e;
   } finally {
-    tb.close();
+    tb?.close();
   }
 }

@@ -3,6 +3,7 @@
 // (reward_model.ts adapts the model's TrainingSession); tests and other
 // models can plug in anything with the same shape.
 
+import type { Collective } from '@vlreward/graph/distributed';
 import type { RgbImage } from './augment.js';
 
 /** One training example: the seed's `{images, text, label}`. */
@@ -53,8 +54,10 @@ export interface TrainerSession<B> {
   step(batch: B, lr: number): Promise<StepOutput>;
   /** Gradient accumulation: forward + backward adding into accumulators… */
   accumulate(batch: B): Promise<{ loss: number }>;
-  /** …then average, clip and one AdamW step; clears the accumulators. */
-  apply(lr: number): Promise<{ gradNorm: number; nonFinite?: boolean }>;
+  /** …then average, clip and one AdamW step; clears the accumulators. `paramNorm` feeds the cross-rank replica check. */
+  apply(lr: number): Promise<{ gradNorm: number; nonFinite?: boolean; paramNorm?: number }>;
+  /** Data parallel: replace the accumulated gradients with their mean over the collective's ranks. */
+  allReduceGradients?(c: Collective): Promise<void>;
   /** Forward only, no dropout. */
   evaluate(batch: B): Promise<EvalOutput>;
   getTrainableState(): Promise<TrainableState>;

@@ -90,12 +90,6 @@ export class LinearSession implements TrainerSession<FeatureBatch> {
     this.s.acc.fill(0);
     return { gradNorm: this.adamw(g, lr) };
   }
-  async readGradients() {
-    return { w: Float32Array.from(this.s.acc) };
-  }
-  async writeGradients(g: Record<string, Float32Array>) {
-    this.s.acc = Array.from(g.w!);
-  }
   async evaluate(b: FeatureBatch): Promise<EvalOutput> {
     const { loss, logits } = this.forward(b);
     return { loss, logits };

@@ -15,7 +15,7 @@ let bundle: Promise<string> | null = null;
  * preparation as the server); their Node-only parts (file loading, onnxruntime-node, sharp)
  * are never called in the page, so those modules are replaced by stubs that throw if called.
  */
-const NODE_ONLY = /^(node:.*|sharp|onnxruntime-node|fs|path|os|crypto|url|module|worker_threads|child_process)$/;
+const NODE_ONLY = /^(node:.*|sharp|onnxruntime-node|koffi|fs|path|os|crypto|url|module|worker_threads|child_process)$/;
 const nodeStub = {
   name: 'node-only-stub',
   setup(b: { onResolve: Function; onLoad: Function }) {

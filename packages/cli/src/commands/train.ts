@@ -3,10 +3,13 @@
 // (and LEROBOT_ROOT) it trains on the embedded default: a synthetic LeRobot dataset
 // and the tiny Qwen3-VL, both written once under ~/.cache/vlreward/embedded.
 
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeSyntheticDataset } from '@vlreward/dataset';
+import { localRanksCommand, readLaunch } from '@vlreward/graph/distributed';
+import type { LoraConfig, LoraModule } from '@vlreward/model';
 import {
   DEFAULT_AUGMENT,
   DEFAULT_CONFIG,
@@ -53,7 +56,13 @@ export const TRAIN_FLAGS = {
   'bin-edges': { type: 'string' },
   'skip-invalid-labels': { type: 'boolean' },
   resume: { type: 'boolean' },
+  'nproc-per-node': { type: 'string' },
   workers: { type: 'string' },
+  'lora-r': { type: 'string' },
+  'lora-alpha': { type: 'string' },
+  'lora-dropout': { type: 'string' },
+  'lora-targets': { type: 'string' },
+  'use-rslora': { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
 
@@ -63,6 +72,8 @@ export const TRAIN_FLAGS_HELP = `data and model:
                          or the embedded tiny model when --root is not given either)
   --processor DIR        processor files for the tiny model (default ../shared/models/qwen3vl-processor)
   --mode lora|full       (env FINETUNE_MODE; default lora)
+  --lora-r N, --lora-alpha X, --lora-dropout P   (16, 32, 0.05)  --use-rslora   (alpha/sqrt(r))
+  --lora-targets A,B     projections to adapt (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)
   --num-classes N        (env NUM_CLASSES; default: length of the first reward_bins)
   --min-pixels N, --max-pixels N   per-image pixel budget of the processor
   --frame-stride N       use every N-th frame                     (default 1)
@@ -84,7 +95,10 @@ validation and checkpoints:
   --best-metric accuracy|macroF1|loss (accuracy)
   --ckpt-dir DIR (env CKPT_DIR; ${DEFAULT_CONFIG.ckptDir})  --log-dir DIR (<ckpt-dir>/logs)
   --resume               continue from the newest checkpoint in --ckpt-dir
-  --workers N            data parallel over N CPU worker processes (gradient all-reduce each step)
+  --nproc-per-node N     data parallel: start N local ranks under mpirun (or launch yourself:
+                         mpirun -np N vlreward train …, torchrun-style env on GPUs; docs/DISTRIBUTED.md).
+                         --batch-size is per rank; rank 0 logs and writes checkpoints
+  --workers N            the same as --nproc-per-node N
   --json                 print the result as one JSON object`;
 
 type TrainValues = ReturnType<typeof parseFlags<typeof TRAIN_FLAGS>>['values'];
@@ -187,6 +201,44 @@ export function printTrainResult(r: TrainRewardResult, log: (s: string) => void 
   log(`logs: ${r.logDir}/metrics.jsonl and TensorBoard event files (tensorboard --logdir ${r.logDir})`);
 }
 
+/** --lora-* flags → LoRA overrides (validated by the model's makeLoraConfig). */
+function loraFrom(v: TrainValues): Partial<LoraConfig> | undefined {
+  const o: { -readonly [K in keyof LoraConfig]?: LoraConfig[K] } = {};
+  const r = numberFlag('lora-r', v['lora-r'], { integer: true, min: 1 });
+  const alpha = numberFlag('lora-alpha', v['lora-alpha']);
+  const dropout = numberFlag('lora-dropout', v['lora-dropout'], { min: 0 });
+  if (r !== undefined) o.r = r;
+  if (alpha !== undefined) o.alpha = alpha;
+  if (dropout !== undefined) o.dropout = dropout;
+  if (v['lora-targets'] !== undefined) o.targetModules = v['lora-targets'].split(',').map((t) => t.trim()).filter(Boolean) as LoraModule[];
+  if (v['use-rslora']) o.useRslora = true;
+  return Object.keys(o).length ? o : undefined;
+}
+
+/** `--nproc-per-node N`: the same command as N local ranks under mpirun; its exit status is ours. */
+async function runLocalRanks(np: number, argv: readonly string[]): Promise<number> {
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--nproc-per-node' || a === '--workers') i++;
+    else if (!a.startsWith('--nproc-per-node=') && !a.startsWith('--workers=')) rest.push(a);
+  }
+  const { command, args } = localRanksCommand(np, [process.execPath, ...process.execArgv, process.argv[1]!, 'train', ...rest]);
+  console.error(`starting ${np} ranks: ${command} ${args.join(' ')}`);
+  const child = spawn(command, args, { stdio: 'inherit' });
+  // Ctrl-C reaches every rank through mpirun; the ranks agree on the step to stop at.
+  const forward = () => child.kill('SIGINT');
+  process.on('SIGINT', forward);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 9) : 1)));
+    });
+  } finally {
+    process.removeListener('SIGINT', forward);
+  }
+}
+
 export const train: Command = {
   name: 'train',
   summary: 'fine-tune Qwen3-VL into a reward classifier (LoRA or full) on a LeRobot dataset',
@@ -198,6 +250,11 @@ ${TRAIN_FLAGS_HELP}
 ${ENV_HELP}`,
   async run(argv) {
     const { values: v } = parseFlags(argv, TRAIN_FLAGS);
+    const nproc = numberFlag('nproc-per-node', v['nproc-per-node'], { integer: true, min: 1 }) ?? numberFlag('workers', v.workers, { integer: true, min: 1 });
+    if (nproc !== undefined && nproc > 1) {
+      if (readLaunch(process.env).launcher !== 'none') throw new UsageError(`--nproc-per-node ${nproc}: this process was already started by a launcher (mpirun / torchrun-style env); drop the flag`);
+      return runLocalRanks(nproc, argv);
+    }
     const config = trainConfigFrom(v);
     const env = readSeedEnv(process.env, process.cwd(), { mode: false });
     let root = v.root ?? process.env.LEROBOT_ROOT;
@@ -235,9 +292,10 @@ ${ENV_HELP}`,
         ...(maxPixels ? { maxPixels } : {}),
         dataset,
         ...(v.resume ? { resume: true } : {}),
-        ...(v.workers ? { workers: numberFlag('workers', v.workers, { integer: true, min: 1 })! } : {}),
+        ...(loraFrom(v) ? { lora: loraFrom(v)! } : {}),
         signal: ac.signal,
       });
+      if (readLaunch(process.env).rank !== 0) return r.interrupted ? 130 : 0; // rank 0 alone reports
       if (v.json) console.log(JSON.stringify({ steps: r.steps, final: r.final, best: r.best, evals: r.evals, losses: r.losses, ckptDir: r.ckptDir, checkpoints: r.checkpointDirs, logDir: r.logDir, samplesPerSecond: r.samplesPerSecond, dataWaitShare: r.dataWaitShare, interrupted: r.interrupted, stoppedEarly: r.stoppedEarly }));
       else printTrainResult(r);
       return r.interrupted ? 130 : 0;

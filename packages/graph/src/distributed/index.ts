@@ -16,3 +16,4 @@ export { checkReplicas, parameterChecksum } from './replicas.js';
 export { SingleProcessCollective } from './single.js';
 export { TcpRendezvous } from './tcp_rendezvous.js';
 export type { TcpRendezvousOptions } from './tcp_rendezvous.js';
+export { findMpirun, localRanksCommand, mpirunArgs } from './local_launch.js';

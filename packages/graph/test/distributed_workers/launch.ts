@@ -1,7 +1,10 @@
 // Starts the distributed test workers: under mpirun, or as plain processes with
 // torchrun-style env. Shared by test/distributed_*.test.ts and bench/distributed.bench.ts.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { findMpirun, mpirunArgs } from '../../src/distributed/local_launch.js';
+
+export { findMpirun, mpirunArgs };
 import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,24 +18,6 @@ export const NODE_TS = ['--conditions=@vlreward/source', '--import', 'tsx'];
 
 export function workerPath(name: 'mpi_worker' | 'tcp_worker'): string {
   return join(here, `${name}.ts`);
-}
-
-/** mpirun's path, or null when Open MPI is not installed. */
-export function findMpirun(): string | null {
-  const r = spawnSync('sh', ['-c', 'command -v mpirun'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
-
-/**
- * mpirun flags that work in containers as root: --allow-run-as-root (mpirun refuses
- * root otherwise), --oversubscribe (more ranks than the cores the container reports),
- * and no single-copy shared memory (CMA needs ptrace rights containers often lack).
- */
-export function mpirunArgs(np: number, mca: readonly string[] = ['btl_vader_single_copy_mechanism', 'none']): string[] {
-  const root = process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
-  const flags: string[] = [];
-  for (let i = 0; i + 1 < mca.length; i += 2) flags.push('--mca', mca[i]!, mca[i + 1]!);
-  return [...root, '--oversubscribe', ...flags, '-np', String(np)];
 }
 
 export interface RunResult {

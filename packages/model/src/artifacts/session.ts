@@ -184,6 +184,44 @@ export class TrainingSession {
     return { gradNorm, paramNorm, skipped, nonFinite, microBatches };
   }
 
+  /**
+   * Data parallel: the accumulated gradients (this process's sum over its
+   * micro-batches) as one flat float32 buffer in inventory order, to be
+   * all-reduced across ranks (MPI works on host buffers), then handed back with
+   * setAccumulatedGradients before `apply` runs the same optimizer graph as a
+   * single process.
+   */
+  async accumulatedGradients(): Promise<Float32Array> {
+    if (!this.acc || this.micro === 0) throw new Error('TrainingSession.accumulatedGradients: nothing accumulated; call accumulate(batch) first');
+    const sizes = this.trainableSizes();
+    const flat = new Float32Array(sizes.reduce((a, n) => a + n, 0));
+    let off = 0;
+    for (const [i, name] of this.trainable.entries()) {
+      flat.set((await copyHost(this.acc.get(name)!, name)).data as Float32Array, off);
+      off += sizes[i]!;
+    }
+    return flat;
+  }
+
+  /** Replace the accumulators with `flat` (accumulatedGradients' layout), keeping the micro-batch count. */
+  setAccumulatedGradients(flat: Float32Array): void {
+    if (!this.acc || this.micro === 0) throw new Error('TrainingSession.setAccumulatedGradients: nothing accumulated; call accumulate(batch) first');
+    const sizes = this.trainableSizes();
+    const total = sizes.reduce((a, n) => a + n, 0);
+    if (flat.length !== total) throw new Error(`TrainingSession.setAccumulatedGradients: ${flat.length} values, the trainable parameters have ${total}`);
+    let off = 0;
+    for (const [i, name] of this.trainable.entries()) {
+      const shape = this.manifest.params.find((p) => p.name === name)!.shape;
+      replace(this.acc, name, toOrtTensor({ dtype: 'float32', dims: [...shape], data: flat.slice(off, off + sizes[i]!) }));
+      off += sizes[i]!;
+    }
+  }
+
+  private trainableSizes(): number[] {
+    const byName = new Map(this.manifest.params.map((p) => [p.name, p.shape.reduce((a, d) => a * d, 1)]));
+    return this.trainable.map((n) => byName.get(n)!);
+  }
+
   /** Label-free forward (the 'infer' graph) with the current parameters: logits and any extra outputs. */
   async infer(batch: Readonly<Record<string, TensorData>>): Promise<Record<string, TensorData> & { logits: TensorData }> {
     const sess = await this.session('infer');
