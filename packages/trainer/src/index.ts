@@ -60,6 +60,7 @@ export {
   evaluateRewardModel,
   loadBaseModel,
   loadRewardModel,
+  peakRssMiB,
   predictEpisode,
   predictSample,
   processorEncode,
@@ -67,6 +68,6 @@ export {
   trainRewardModel,
   writeTinyModel,
 } from './pipeline.js';
-export type { BaseModel, DatasetOptions, ImageOptions, RewardModel, TrainRewardOptions, TrainRewardResult } from './pipeline.js';
+export type { BaseModel, DatasetOptions, ImageOptions, RewardModel, TrainPhases, TrainRewardOptions, TrainRewardResult } from './pipeline.js';
 export { droppedTail, epochOrder, globalBatch, rankBatch, rankBatches, RankSampler, stepsPerEpoch } from './distributed_sampler.js';
 export type { DistributedSamplerOptions } from './distributed_sampler.js';

@@ -2,7 +2,7 @@
 // over these): base model on disk → dataset → processor → reward session → train →
 // checkpoints; and checkpoint → reward model → evaluate / predict / reward curve.
 
-import { existsSync, mkdirSync, copyFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CheckpointManager, loadCheckpoint, PROCESSOR_FILES, type LoadedCheckpoint } from '@vlreward/checkpoint';
 import { AlohaRewardDataset, splitEpisodes, type AlohaRewardDatasetOptions } from '@vlreward/dataset';
@@ -98,6 +98,47 @@ export interface TrainRewardResult extends TrainResult {
   readonly ckptDir: string;
   readonly numClasses: number;
   readonly classWeights: readonly number[] | null;
+  /** Where the time went, in seconds (time to first step = the sum up to firstStep). */
+  readonly phases: TrainPhases;
+}
+
+export interface TrainPhases {
+  /** resolve + read config.json + weights as float32. */
+  readonly loadModel: number;
+  /** processor files. */
+  readonly openData: number;
+  /** training graphs (autodiff included). */
+  readonly buildArtifacts: number;
+  /** the ORT session(s) the first step runs (graph optimisation, initializer copies). */
+  readonly createSessions: number;
+  /** from the loop's start to the end of the first step (first batch decode + encode + step). */
+  readonly firstStep: number;
+  /** median of the later steps (NaN with fewer than 2 steps). */
+  readonly steadyStep: number;
+  /** peak resident memory of this process (VmHWM), MiB. */
+  readonly peakRssMiB: number;
+}
+
+/** Seconds since the previous call (the first call: since creation). */
+function phaseClock(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const s = (now - last) / 1000;
+    last = now;
+    return s;
+  };
+}
+
+/** VmHWM of this process in MiB (Linux), else the current RSS. */
+export function peakRssMiB(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.memoryUsage().rss / 2 ** 20;
 }
 
 /** Processor encode as an EncodeFn over trainer samples. */
@@ -112,9 +153,12 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
   const numClasses = ds.numClasses;
   if (numClasses < 2) throw new Error(`${o.root}: the label column gives ${numClasses} class(es); a classifier needs at least 2 (set NUM_CLASSES / --num-classes)`);
   const source = alohaSource(ds);
+  const clock = phaseClock();
   const base = await loadBaseModel(o.model);
+  const loadModel = clock();
   const processorDir = o.processor ? await resolveModelDir(o.processor) : base.dir;
   const proc = await Qwen3VLProcessor.fromPretrained(processorDir, { ...(o.minPixels ? { minPixels: o.minPixels } : {}), ...(o.maxPixels ? { maxPixels: o.maxPixels } : {}) });
+  const openData = clock();
 
   const episodes = Array.from({ length: source.length }, (_, i) => source.episodeOf(i));
   const split = splitEpisodes(episodes, { valFraction: cfg.valFraction, seed: cfg.seed });
@@ -149,6 +193,11 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
     if (!o.collective) await collective.close();
     throw e;
   }
+  const buildArtifacts = clock();
+  // Create the sessions the first step runs now, so their cost is reported apart from the step's.
+  const fused = cfg.gradAccum === 1 && collective.size === 1;
+  await session.runner.prepare(fused ? ['train'] : ['gradient', 'optimizer']);
+  const createSessions = clock();
   const encode: EncodeFn<unknown> = processorEncode(proc) as EncodeFn<unknown>;
   // adapter_config.json describes the adapter this session trains (not the defaults).
   const lora = session.lora;
@@ -165,6 +214,8 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
     metric: bestMetricOf(cfg.bestMetric).metric,
     metricMode: bestMetricOf(cfg.bestMetric).mode,
   });
+  const stepEnds: number[] = [];
+  const loopStart = performance.now();
   try {
     const result = await train({
       session,
@@ -177,11 +228,24 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.progress !== undefined ? { progress: o.progress } : {}),
       ...(collective.size > 1 ? { collective } : {}),
-      ...(o.onStep ? { onStep: o.onStep } : {}),
+      onStep: (r) => {
+        stepEnds.push(performance.now());
+        o.onStep?.(r);
+      },
       ...(o.onEval ? { onEval: o.onEval } : {}),
       ...(o.stopWhen ? { stopWhen: o.stopWhen } : {}),
     });
-    return { ...result, ckptDir, numClasses, classWeights };
+    const gaps = stepEnds.slice(1).map((t, i) => (t - stepEnds[i]!) / 1000).sort((a, b) => a - b);
+    const phases: TrainPhases = {
+      loadModel,
+      openData,
+      buildArtifacts,
+      createSessions,
+      firstStep: stepEnds.length ? (stepEnds[0]! - loopStart) / 1000 : NaN,
+      steadyStep: gaps.length ? gaps[Math.floor(gaps.length / 2)]! : NaN,
+      peakRssMiB: peakRssMiB(),
+    };
+    return { ...result, ckptDir, numClasses, classWeights, phases };
   } finally {
     await session.dispose();
     if (!o.collective) await collective.close();

@@ -96,7 +96,7 @@ export const datasetSynthCommand: Command = {
   --codec C          av1 | h264                        (default av1)
   --episodes N       episodes                          (default 8)
   --frames N         frames per episode                (default 24)
-  --size N           frame side in pixels, even        (default 64; AV1 needs ≥ 64)
+  --size N | WxH     frame size in pixels, even (e.g. 640x480, a real ALOHA camera)  (default 64; AV1 needs ≥ 64)
   --classes N        reward bins                       (default 3, or NUM_CLASSES)
   --fps N            frames per second                 (default 30)
   --seed N           random seed                       (default 0)
@@ -130,7 +130,7 @@ export const datasetSynthCommand: Command = {
       codec,
       ...(v.episodes ? { episodes: int('episodes', v.episodes, 1)! } : {}),
       ...(v.frames ? { frames: int('frames', v.frames, 1)! } : {}),
-      ...(v.size ? { size: int('size', v.size, 2)! } : {}),
+      ...(v.size ? { size: parseSize(v.size) } : {}),
       ...(numClasses ? { numClasses } : {}),
       ...(v.fps ? { fps: int('fps', v.fps, 1)! } : {}),
       ...(v.seed ? { seed: int('seed', v.seed, 0)! } : {}),
@@ -177,3 +177,11 @@ export const datasetVerifyCommand: Command = {
     return r.ok ? 0 : 1;
   },
 };
+
+/** --size N (square) or WxH. */
+function parseSize(raw: string): number | { width: number; height: number } {
+  const m = /^(\d+)x(\d+)$/.exec(raw.trim());
+  if (m) return { width: Number(m[1]), height: Number(m[2]) };
+  if (/^\d+$/.test(raw.trim())) return Number(raw.trim());
+  throw new UsageError(`--size '${raw}': expected N (square) or WIDTHxHEIGHT, e.g. 640x480`);
+}

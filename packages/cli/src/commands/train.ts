@@ -197,6 +197,12 @@ export function printTrainResult(r: TrainRewardResult, log: (s: string) => void 
     log(`validation accuracy ${r.final.accuracy.toFixed(3)}, macro-F1 ${r.final.macroF1.toFixed(3)}, loss ${r.final.loss!.toFixed(4)} (chance ≈ ${(1 / r.numClasses).toFixed(3)})`);
   }
   if (r.best) log(`best ${r.best.metric} ${r.best.value.toFixed(3)} at step ${r.best.step}`);
+  const p = r.phases;
+  const ttfs = p.loadModel + p.openData + p.buildArtifacts + p.createSessions + p.firstStep;
+  log(
+    `time to first step ${ttfs.toFixed(1)} s (weights ${p.loadModel.toFixed(1)} s, processor ${p.openData.toFixed(1)} s, graphs ${p.buildArtifacts.toFixed(1)} s, ` +
+      `ORT sessions ${p.createSessions.toFixed(1)} s, first step ${p.firstStep.toFixed(1)} s); steady step ${Number.isFinite(p.steadyStep) ? `${p.steadyStep.toFixed(2)} s` : 'n/a'}; peak RSS ${(p.peakRssMiB / 1024).toFixed(2)} GiB`,
+  );
   log(`checkpoints: ${r.ckptDir}${r.checkpointDirs.best ? ` (best: ${r.checkpointDirs.best})` : ''}`);
   log(`logs: ${r.logDir}/metrics.jsonl and TensorBoard event files (tensorboard --logdir ${r.logDir})`);
 }
@@ -296,7 +302,7 @@ ${ENV_HELP}`,
         signal: ac.signal,
       });
       if (readLaunch(process.env).rank !== 0) return r.interrupted ? 130 : 0; // rank 0 alone reports
-      if (v.json) console.log(JSON.stringify({ steps: r.steps, final: r.final, best: r.best, evals: r.evals, losses: r.losses, ckptDir: r.ckptDir, checkpoints: r.checkpointDirs, logDir: r.logDir, samplesPerSecond: r.samplesPerSecond, dataWaitShare: r.dataWaitShare, interrupted: r.interrupted, stoppedEarly: r.stoppedEarly }));
+      if (v.json) console.log(JSON.stringify({ steps: r.steps, final: r.final, best: r.best, evals: r.evals, losses: r.losses, ckptDir: r.ckptDir, checkpoints: r.checkpointDirs, logDir: r.logDir, samplesPerSecond: r.samplesPerSecond, dataWaitShare: r.dataWaitShare, phases: r.phases, interrupted: r.interrupted, stoppedEarly: r.stoppedEarly }));
       else printTrainResult(r);
       return r.interrupted ? 130 : 0;
     } finally {

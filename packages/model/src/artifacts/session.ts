@@ -103,6 +103,14 @@ export class TrainingSession {
     return s;
   }
 
+  /**
+   * Create the ORT sessions of `kinds` now (they are otherwise created on first
+   * use), e.g. to time session creation apart from the first step.
+   */
+  async prepare(kinds: readonly GraphKind[]): Promise<void> {
+    for (const k of kinds) if (this.manifest.graphs.includes(k)) await this.session(k);
+  }
+
   /** Optimizer steps applied so far. */
   get steps(): number {
     return this.stepCount;
