@@ -1,25 +1,18 @@
 // `vlreward analyze`: the seed's MODE=analyze — dataset statistics without training.
 
-import { parseArgs } from 'node:util';
 import { analyze, formatAnalysis, formatInvalidLabel } from '@vlreward/dataset';
-import { UsageError, type Command } from '../command.js';
+import { parseFlags, UsageError, type Command } from '../command.js';
+
+const FLAGS = {
+    root: { type: 'string' },
+    json: { type: 'boolean' },
+    'label-column': { type: 'string' },
+    'num-classes': { type: 'string' },
+    'skip-invalid-labels': { type: 'boolean' },
+  } as const;
 
 function flags(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        root: { type: 'string' },
-        json: { type: 'boolean' },
-        'label-column': { type: 'string' },
-        'num-classes': { type: 'string' },
-        'skip-invalid-labels': { type: 'boolean' },
-      },
-    }).values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return parseFlags(argv, FLAGS).values;
 }
 
 export const analyzeCommand: Command = {

@@ -3,30 +3,23 @@
 // `--model Qwen/Qwen3-VL-2B-Instruct` resolves offline for tests, benches and GPU checks.
 
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { hfHubCacheDir } from '@vlreward/graph';
 import { QWEN3_VL_2B_CONFIG, QWEN3_VL_2B_REPO, tinyQwen3VLConfig, writeHubTestModel, type Qwen3VLConfigJson } from '@vlreward/model';
-import { UsageError, type Command } from '../command.js';
+import { parseFlags, UsageError, type Command } from '../command.js';
 import { defaultProcessorDir } from '../env.js';
 
+const FLAGS = {
+    config: { type: 'string' },
+    tiny: { type: 'boolean' },
+    cache: { type: 'string' },
+    repo: { type: 'string' },
+    processor: { type: 'string' },
+    seed: { type: 'string' },
+    json: { type: 'boolean' },
+  } as const;
+
 function flags(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        config: { type: 'string' },
-        tiny: { type: 'boolean' },
-        cache: { type: 'string' },
-        repo: { type: 'string' },
-        processor: { type: 'string' },
-        seed: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    }).values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return parseFlags(argv, FLAGS).values;
 }
 
 function readConfig(path: string): Qwen3VLConfigJson {

@@ -23,7 +23,8 @@ export function ortTypeOf(dtype: DType): OrtTensorType {
   return dtype === 'bfloat16' ? 'float32' : dtype;
 }
 
-const HOST_ARRAY: Record<DType, new (n: number) => TypedArray> = {
+/** The host typed array each dtype lives in (16-bit floats as their raw bits). */
+export const HOST_ARRAY: Record<DType, new (n: number) => TypedArray> = {
   float32: Float32Array,
   float64: Float64Array,
   float16: Uint16Array,

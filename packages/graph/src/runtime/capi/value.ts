@@ -5,7 +5,7 @@ import koffi from 'koffi';
 import { BYTES_PER_ELEMENT, dtypeFromOnnx, ONNX_DTYPE, type DType, type TypedArray } from '../../dtype.js';
 import { numel } from '../../shape.js';
 import type { TensorData } from '../../tensor_data.js';
-import { checkHostArray } from '../convert.js';
+import { checkHostArray, HOST_ARRAY } from '../convert.js';
 import type { OrtMemoryInfoPtr, OrtTensorInfoPtr, OrtValuePtr, RawPtr } from './api_table.js';
 import { ortLibrary } from './library.js';
 import { check } from './status.js';
@@ -50,17 +50,6 @@ export function memoryInfo(kind: MemoryKind, deviceId = 0): OrtMemoryInfoPtr {
   return m;
 }
 
-const HOST_ARRAY: Record<DType, new (n: number) => TypedArray> = {
-  float32: Float32Array,
-  float64: Float64Array,
-  float16: Uint16Array,
-  bfloat16: Uint16Array,
-  int64: BigInt64Array,
-  int32: Int32Array,
-  int8: Int8Array,
-  uint8: Uint8Array,
-  bool: Uint8Array,
-};
 
 // Backstop for values nobody disposed: ReleaseValue once the wrapper is collected.
 const released = new FinalizationRegistry<OrtValuePtr>((p) => ortLibrary().api.ReleaseValue(p));
