@@ -164,5 +164,7 @@ export {
   updateLossScale,
 } from './optim/index.js';
 export type { AdamWOptions, AdamWResult, ClipResult, LossScaleOptions, LossScaleUpdate, UnscaleResult } from './optim/index.js';
+export { getRopeIndex, QWEN3VL_ROPE_INDEX_CONFIG, ropeIndexConfigFromHf } from './mrope_index.js';
+export type { RopeIndexConfig } from './mrope_index.js';
 export { fnv1a, mulberry32, Rng } from './random.js';
 export type { RngState } from './random.js';

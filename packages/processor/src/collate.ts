@@ -1,5 +1,5 @@
 import type { TensorData } from '@vlreward/graph';
-import { getRopeIndex, type RopeIndexConfig } from './rope_index.js';
+import { getRopeIndex, type RopeIndexConfig } from '@vlreward/graph';
 import type { Batch } from './types.js';
 
 /** One sample after tokenization, before padding. */

@@ -4,8 +4,8 @@ export type { EncodeOptions, ProcessorOptions, PromptSample } from './processor.
 export type { Batch, ProcessorSample, RgbImage } from './types.js';
 export { ProcessorTokenizer, SPECIAL_TOKEN_TEXT } from './tokenizer.js';
 export type { ChatMessage, QwenSpecialTokenIds } from './tokenizer.js';
-export { getRopeIndex, ropeIndexConfigFromHf, QWEN3VL_ROPE_INDEX_CONFIG } from './rope_index.js';
-export type { RopeIndexConfig } from './rope_index.js';
+export { getRopeIndex, ropeIndexConfigFromHf, QWEN3VL_ROPE_INDEX_CONFIG } from '@vlreward/graph';
+export type { RopeIndexConfig } from '@vlreward/graph';
 export { smartResize } from './smart_resize.js';
 export { resizeBicubic } from './resize.js';
 export type { ResizeKernel } from './resize.js';

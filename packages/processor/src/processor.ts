@@ -7,7 +7,7 @@ import { parseImageProcessorConfig, type ImageProcessorConfig } from './image_co
 import { plannedSize, preprocessImage, type ImagePatches } from './images.js';
 import { OPTIONAL_PROCESSOR_FILES, REQUIRED_PROCESSOR_FILES, resolveModelDir } from './model_files.js';
 import type { ResizeKernel } from './resize.js';
-import { QWEN3VL_ROPE_INDEX_CONFIG, type RopeIndexConfig } from './rope_index.js';
+import { QWEN3VL_ROPE_INDEX_CONFIG, type RopeIndexConfig } from '@vlreward/graph';
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import { ProcessorTokenizer, SPECIAL_TOKEN_TEXT, type ChatMessage } from './tokenizer.js';
 import type { Batch, ProcessorSample, RgbImage } from './types.js';

@@ -2,7 +2,7 @@
 // the host and fed to the graph as index / table inputs, so the graph holds
 // only differentiable math with symbolic batch (B), sequence (S), patch (P),
 // image-token (T) and attention-segment (N x L) sizes.
-import { tensorData, type TensorData } from '@vlreward/graph';
+import { getRopeIndex as mropeIndex, tensorData, type TensorData } from '@vlreward/graph';
 import type { Qwen3VLConfig } from './config.js';
 import { invFreq, textRopeCosSin } from './rope.js';
 
@@ -64,9 +64,9 @@ export function readGrids(config: Qwen3VLConfig, imageGridThw: TensorData | unde
 }
 
 /**
- * 3-D M-RoPE position ids [3, B, S] and rope deltas [B]
- * (modeling_qwen3_vl.py Qwen3VLModel.get_rope_index, images only).
- * Padding positions hold 1, as HF initialises them.
+ * 3-D M-RoPE position ids [3, B, S] and rope deltas [B] for `config`'s token ids:
+ * @vlreward/graph's getRopeIndex (modeling_qwen3_vl.py get_rope_index, the one copy,
+ * which the processor also calls), its errors as InputErrors.
  */
 export function getRopeIndex(
   config: Qwen3VLConfig,
@@ -74,90 +74,40 @@ export function getRopeIndex(
   attentionMask: TensorData,
   grids: readonly Grid[],
 ): { positionIds: BigInt64Array; ropeDeltas: BigInt64Array } {
-  const [B, S] = inputIds.dims as [number, number];
+  // As HF's get_rope_index: an image is a <|vision_start|><|image_pad|> pair, and grid rows past
+  // the images the ids hold are not used (a generation prefix may leave later images out).
   const ids = ints(inputIds, 'input_ids');
-  const mask = ints(attentionMask, 'attention_mask');
-  const m = config.vision.spatialMergeSize;
-  const pos = new BigInt64Array(3 * B * S).fill(1n);
+  let images = 0;
+  for (let i = 1; i < ids.length; i++) if (ids[i] === config.imageTokenId && ids[i - 1] === config.visionStartTokenId) images++;
+  const used = grids.slice(0, images);
+  const grid = used.length ? tensorData('int64', [used.length, 3], BigInt64Array.from(used.flatMap((g) => [g.t, g.h, g.w]), BigInt)) : null;
+  try {
+    const r = mropeIndex(inputIds, attentionMask, grid, {
+      imageTokenId: config.imageTokenId,
+      visionStartTokenId: config.visionStartTokenId,
+      spatialMergeSize: config.vision.spatialMergeSize,
+    });
+    return { positionIds: r.positionIds.data as BigInt64Array, ropeDeltas: r.ropeDeltas.data as BigInt64Array };
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
+}
+
+/** HF's rope deltas from given position ids: max position over a row's real tokens + 1 − S (1 − S for an empty row). */
+function ropeDeltasOf(positionIds: BigInt64Array, mask: ArrayLike<number>, B: number, S: number): BigInt64Array {
   const deltas = new BigInt64Array(B);
-  if (grids.length === 0) {
-    // No images: HF's text-only branch (cumsum of the mask - 1, padding gets 1).
-    for (let b = 0; b < B; b++) {
-      let c = 0;
-      let mx = 1;
-      for (let s = 0; s < S; s++) {
-        if (mask[b * S + s] !== 1) continue;
-        for (let a = 0; a < 3; a++) pos[a * B * S + b * S + s] = BigInt(c);
-        mx = Math.max(mx, c);
-        c++;
-      }
-      deltas[b] = BigInt(mx + 1 - S);
-    }
-    return { positionIds: pos, ropeDeltas: deltas };
-  }
-  let imageIndex = 0;
   for (let b = 0; b < B; b++) {
-    const valid: number[] = [];
-    const tokens: number[] = [];
+    let mx = -1n;
     for (let s = 0; s < S; s++) {
-      if (mask[b * S + s] === 1) {
-        valid.push(s);
-        tokens.push(ids[b * S + s]!);
-      }
-    }
-    let imageNums = 0;
-    for (let i = 0; i + 1 < tokens.length; i++) {
-      if (tokens[i] === config.visionStartTokenId && tokens[i + 1] === config.imageTokenId) imageNums++;
-    }
-    const out: [number[], number[], number[]] = [[], [], []];
-    let next = 0; // max position so far + 1
-    let st = 0;
-    for (let k = 0; k < imageNums; k++) {
-      const ed = tokens.indexOf(config.imageTokenId, st);
-      if (ed < 0) throw new InputError(`input_ids[${b}]: fewer <|image_pad|> runs than <|vision_start|> markers`);
-      const grid = grids[imageIndex];
-      if (!grid) {
-        throw new InputError(
-          `input_ids[${b}]: image ${imageIndex} (counting over the batch) has no image_grid_thw row (only ${grids.length} given)`,
-        );
-      }
-      imageIndex++;
-      const gt = grid.t;
-      const gh = grid.h / m;
-      const gw = grid.w / m;
-      const textLen = ed - st;
-      for (let i = 0; i < textLen; i++) for (const row of out) row.push(next + i);
-      const base = next + textLen;
-      let mx = next + textLen - 1;
-      for (let ti = 0; ti < gt; ti++) {
-        for (let hi = 0; hi < gh; hi++) {
-          for (let wi = 0; wi < gw; wi++) {
-            out[0].push(base + ti);
-            out[1].push(base + hi);
-            out[2].push(base + wi);
-            mx = Math.max(mx, base + ti, base + hi, base + wi);
-          }
-        }
-      }
-      next = mx + 1;
-      st = ed + gt * gh * gw;
-    }
-    if (st < tokens.length) {
-      const textLen = tokens.length - st;
-      for (let i = 0; i < textLen; i++) for (const row of out) row.push(next + i);
-      next += textLen;
-    }
-    let maxPos = -Infinity;
-    for (let i = 0; i < valid.length; i++) {
+      if (mask[b * S + s] !== 1) continue;
       for (let a = 0; a < 3; a++) {
-        const p = out[a]![i]!;
-        pos[a * B * S + b * S + valid[i]!] = BigInt(p);
-        maxPos = Math.max(maxPos, p);
+        const p = positionIds[a * B * S + b * S + s]!;
+        if (p > mx) mx = p;
       }
     }
-    deltas[b] = BigInt((valid.length ? maxPos : -1) + 1 - S);
+    deltas[b] = mx + 1n - BigInt(S);
   }
-  return { positionIds: pos, ropeDeltas: deltas };
+  return deltas;
 }
 
 /**
@@ -469,7 +419,7 @@ export function prepareQwen3VLInputs(config: Qwen3VLConfig, batch: Qwen3VLBatch,
       throw new InputError(`position_ids: shape [${d.join(', ')}] (expected [3, ${B}, ${S}])`);
     }
     positionIds = BigInt64Array.from(ints(batch.positionIds, 'position_ids'), BigInt);
-    ropeDeltas = getRopeIndex(config, inputIds, attentionMask, grids).ropeDeltas;
+    ropeDeltas = ropeDeltasOf(positionIds, ints(attentionMask, 'attention_mask'), B, S);
   } else {
     ({ positionIds, ropeDeltas } = getRopeIndex(config, inputIds, attentionMask, grids));
   }

@@ -1,4 +1,7 @@
-import type { TensorData } from '@vlreward/graph';
+// Qwen3-VL's M-RoPE position ids (get_rope_index), the one copy: the processor emits
+// them with each batch, the model's host inputs and the generator compute them when a
+// batch has none. Here because both packages depend on @vlreward/graph and not on each other.
+import type { TensorData } from './tensor_data.js';
 
 /** The token ids and merge size get_rope_index needs (HF: config.image_token_id, ..., vision_config.spatial_merge_size). */
 export interface RopeIndexConfig {
