@@ -9,8 +9,7 @@ import { Qwen3VLGenerator } from '@vlreward/model';
 import { Qwen3VLProcessor } from '@vlreward/processor';
 import { mergeCommand } from '../src/commands/merge.js';
 
-const FIXTURE = '/work/shared/fixtures/qwen3vl-tiny-a';
-const PROCESSOR = '/work/shared/models/qwen3vl-processor';
+import { FIXTURE_DIR as FIXTURE, PROCESSOR_DIR as PROCESSOR } from '../../test-utils/src/index.js';
 const tmp = mkdtempSync(join(tmpdir(), 'vlr-cli-chat-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

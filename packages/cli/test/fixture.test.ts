@@ -5,7 +5,7 @@ import { readSafetensors, writeSafetensors } from '@vlreward/graph';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { fixtureCheckCommand } from '../src/commands/fixture.js';
 
-const FIXTURE = '/work/shared/fixtures/qwen3vl-tiny-a';
+import { FIXTURE_DIR as FIXTURE } from '../../test-utils/src/index.js';
 const tmp = mkdtempSync(join(tmpdir(), 'vlr-cli-fixture-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

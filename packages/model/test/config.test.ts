@@ -8,8 +8,9 @@ import { loraParamCount } from '../src/lora/targets.js';
 import { DEFAULT_LORA } from '../src/lora/config.js';
 import { loraConfigFromPeft } from '../src/lora/peft.js';
 import { FIXTURE_DIR, hasFixture } from './fixture.js';
+import { sharedPath } from '../../test-utils/src/index.js';
 
-const REAL_2B = '/work/shared/models/qwen3-vl-2b-instruct.config.json';
+const REAL_2B = sharedPath('models', 'qwen3-vl-2b-instruct.config.json');
 
 describe('parseQwen3VLConfig', () => {
   it('normalizes the real 2B config', () => {

@@ -1,10 +1,11 @@
 // Fixture access shared by the model tests (../shared/fixtures format).
-import { existsSync } from 'node:fs';
+import { FIXTURE_DIR, hasShared } from '../../test-utils/src/index.js';
 import { join } from 'node:path';
 import { readSafetensors, type TensorData } from '@vlreward/graph';
 
-export const FIXTURE_DIR = process.env.VLREWARD_FIXTURE ?? '/work/shared/fixtures/qwen3vl-tiny-a';
-export const hasFixture = existsSync(join(FIXTURE_DIR, 'outputs.safetensors'));
+export { FIXTURE_DIR };
+/** False → the fixture tests skip, saying so; under CI=true a missing fixture fails (test-utils' hasShared). */
+export const hasFixture = hasShared(join(FIXTURE_DIR, 'outputs.safetensors'), 'golden fixture');
 
 export async function loadFixtureFile(name: string): Promise<Map<string, TensorData>> {
   return (await readSafetensors(join(FIXTURE_DIR, name))).tensors;

@@ -2,6 +2,8 @@
 // for the same reason: one screen tells what a run does). Values marked "seed" are the
 // Python system's own (main.py / env vars); the rest implement its wish list.
 
+import { ADAMW_DEFAULTS } from '@vlreward/graph';
+
 export type Schedule = 'cosine' | 'linear' | 'constant';
 export type Precision = 'fp32' | 'bf16' | 'fp16';
 export type FinetuneMode = 'lora' | 'full';
@@ -115,10 +117,11 @@ export const DEFAULT_CONFIG: TrainConfig = {
   numClasses: null,
   lr: 1e-4,
   minLrRatio: 0.1,
-  weightDecay: 0.01,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
+  // AdamW's defaults (torch.optim.AdamW's, with the seed's weight decay) live once, in graph.
+  weightDecay: ADAMW_DEFAULTS.weightDecay,
+  beta1: ADAMW_DEFAULTS.beta1,
+  beta2: ADAMW_DEFAULTS.beta2,
+  eps: ADAMW_DEFAULTS.eps,
   clipNorm: 1.0,
   schedule: 'constant',
   warmupSteps: 0,

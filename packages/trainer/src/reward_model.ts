@@ -56,6 +56,13 @@ export interface RewardModelOptions {
   readonly inference?: boolean;
   /** Graphs to build (default: the four training graphs, or infer + eval for `inference`). */
   readonly graphs?: readonly GraphKind[];
+  /**
+   * Where frozen weights live (buildTrainingArtifacts' frozenAs). Default: 'input' on the
+   * CPU provider (one shared copy fed to every session: a 2B model in memory once, not once
+   * in JS, once serialized and once per ORT session), 'initializer' on GPU providers (inputs
+   * would be uploaded every run there).
+   */
+  readonly frozenAs?: 'initializer' | 'input';
 }
 
 /**
@@ -77,6 +84,7 @@ export function rewardTrainingOptions(o: RewardModelOptions): Qwen3VLTrainingOpt
     ...(classWeights ? { classWeights } : {}),
     ...(o.optimizer ? { optimizer: o.optimizer } : {}),
     precision: o.precision ?? 'fp32',
+    frozenAs: o.frozenAs ?? (parseDevice(o.device ?? 'cpu').provider === 'cpu' ? 'input' : 'initializer'),
     ...(o.inference ? { inference: true, graphs: o.graphs ?? ['infer', 'eval'] } : o.graphs ? { graphs: o.graphs } : {}),
   };
 }

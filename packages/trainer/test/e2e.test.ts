@@ -5,15 +5,15 @@
 // validation accuracy ≥ 0.7 after reload. VLREWARD_SLOW=1 adds a longer AV1 v3.0 run.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticDataset } from '@vlreward/dataset';
+import { hasShared, PROCESSOR_DIR } from '../../test-utils/src/index.js';
 import { AlohaRewardDataset } from '@vlreward/dataset';
 import { Qwen3VLProcessor } from '@vlreward/processor';
 import { RewardModelSession, alohaSource, processorEncode, train, evaluateRewardModel, loadBaseModel, loadRewardModel, predictEpisode, predictSample, softmaxRows, trainRewardModel, writeTinyModel, type TrainRewardResult } from '@vlreward/trainer';
 
-const PROCESSOR = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../shared/models/qwen3vl-processor');
+const PROCESSOR = PROCESSOR_DIR;
 const work = mkdtempSync(join(tmpdir(), 'vlreward-e2e-'));
 const root = join(work, 'dataset');
 const model = join(work, 'tiny-qwen3vl');
@@ -28,7 +28,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-describe.skipIf(!existsSync(PROCESSOR))('end to end on the tiny Qwen3-VL', () => {
+describe.skipIf(!hasShared(PROCESSOR, 'Qwen3-VL processor files'))('end to end on the tiny Qwen3-VL', () => {
   it('LoRA: trains, checkpoints, reloads and scores the validation episodes above 0.7 accuracy', async () => {
     lora = await trainRewardModel({ root, model, ...image, config: { ...base, ckptDir: join(work, 'ck-lora') }, progress: null });
     expect(lora.steps).toBe(24);

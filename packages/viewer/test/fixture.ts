@@ -1,11 +1,12 @@
 // A small synthetic LeRobot dataset + a tiny Qwen3-VL LoRA checkpoint (a few steps), shared by the viewer tests.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { writeSyntheticDataset } from '@vlreward/dataset';
 import { trainRewardModel, writeTinyModel } from '@vlreward/trainer';
+import { hasShared, PROCESSOR_DIR } from '../../test-utils/src/index.js';
 
-export const PROCESSOR_DIR = resolve(import.meta.dirname, '../../../../shared/models/qwen3vl-processor');
+export { PROCESSOR_DIR };
 
 export async function makeFixture(o: { episodes?: number; frames?: number; numClasses?: number; cameras?: readonly string[]; withCkpt?: boolean } = {}): Promise<{ dir: string; root: string; ckpt: string | null }> {
   const dir = mkdtempSync(join(tmpdir(), 'vlreward-viewer-'));
@@ -25,4 +26,4 @@ export async function makeFixture(o: { episodes?: number; frames?: number; numCl
   return { dir, root, ckpt: ckptDir };
 }
 
-export const hasProcessor = existsSync(PROCESSOR_DIR);
+export const hasProcessor = hasShared(PROCESSOR_DIR, 'Qwen3-VL processor files');

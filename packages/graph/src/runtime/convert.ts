@@ -1,7 +1,7 @@
 // TensorData <-> ort.Tensor. onnxruntime-node has no bfloat16 tensor type,
 // so bf16 crosses the JS boundary as float32 (exact both ways: every bf16 is
 // a float32 whose low 16 bits are zero) and the session adds Casts inside
-// the model (see bf16_boundary.ts).
+// the model (rewriteBf16Boundary in model_io.ts).
 import type { DType, TypedArray } from '../dtype.js';
 import { numel } from '../shape.js';
 import type { TensorData } from '../tensor_data.js';

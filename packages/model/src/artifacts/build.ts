@@ -9,6 +9,7 @@
 //   infer     forward only, no labels: logits (+ extras) for scoring
 import {
   accumulateGrads,
+  ADAMW_DEFAULTS,
   adamw,
   clipByGlobalNorm,
   globalNorm,
@@ -105,10 +106,10 @@ const COMPUTE: Record<Precision, DType> = { fp32: 'float32', bf16: 'bfloat16', f
 
 export function resolveOptimizer(o: OptimizerOptions = {}): ArtifactManifest['optimizer'] {
   return {
-    beta1: o.beta1 ?? 0.9,
-    beta2: o.beta2 ?? 0.999,
-    eps: o.eps ?? 1e-8,
-    weightDecay: o.weightDecay ?? 0.01,
+    beta1: o.beta1 ?? ADAMW_DEFAULTS.beta1,
+    beta2: o.beta2 ?? ADAMW_DEFAULTS.beta2,
+    eps: o.eps ?? ADAMW_DEFAULTS.eps,
+    weightDecay: o.weightDecay ?? ADAMW_DEFAULTS.weightDecay,
     maxGradNorm: o.maxGradNorm === undefined ? 1.0 : o.maxGradNorm,
   };
 }

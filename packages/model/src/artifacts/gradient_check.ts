@@ -53,6 +53,8 @@ export function fixtureTrainingOptions(
     weights: fx.weights,
     vision: o.vision ?? true,
     graphs: ['gradient'],
+    // The check runs on the CPU provider, where vlreward train feeds frozen weights as inputs too.
+    frozenAs: 'input',
     ...(o.checkpointing ? { checkpointing: true } : {}),
   };
 }
