@@ -81,12 +81,9 @@ async function runCase(c: Case): Promise<CaseResult> {
     saveArtifacts,
     syntheticQwen3VLBatch,
     tinyQwen3VLConfig,
-    TOY_SMALL,
-    toyBatch,
-    toyForward,
-    toyParams,
     TrainingSession,
   } = await import('../packages/model/src/index.js');
+  const { TOY_SMALL, toyBatch, toyForward, toyParams } = await import('../packages/model/test/toy_model.js');
   let build: () => TrainingArtifacts;
   let batch: Record<string, TensorData>;
   let stepFlops: number | null = null;

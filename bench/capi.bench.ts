@@ -10,7 +10,8 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { TensorData } from '../packages/graph/src/index.js';
-import { buildArtifacts, TOY_SMALL, toyBatch, toyForward, toyParams, TrainingSession, type ToyConfig } from '../packages/model/src/artifacts/index.js';
+import { buildArtifacts, TrainingSession } from '../packages/model/src/artifacts/index.js';
+import { TOY_SMALL, toyBatch, toyForward, toyParams, type ToyConfig } from '../packages/model/test/toy_model.js';
 import type { BenchResult } from './types.js';
 
 const threads = Number(process.env.VLREWARD_BENCH_THREADS ?? availableParallelism());

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './types.js';
 
 /** Explicit list: a missing or failing bench is reported, the others still run. */
-const BENCHES = ['graph', 'dataset', 'processor', 'model', 'artifacts', 'checkpoint', 'trainer', 'cli', 'generate', 'gpu', 'capi'] as const;
+const BENCHES = ['graph', 'dataset', 'processor', 'model', 'artifacts', 'checkpoint', 'trainer', 'cli', 'generate', 'gpu', 'capi', 'distributed'] as const;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(here, 'results');

@@ -69,12 +69,7 @@ export {
   loadParam,
   resolveOptimizer,
   saveArtifacts,
-  seededNormal,
   stableStringify,
-  TOY_SMALL,
-  toyBatch,
-  toyForward,
-  toyParams,
   TrainingSession,
 } from './artifacts/index.js';
 export type {
@@ -96,8 +91,6 @@ export type {
   SaveOptions,
   SavedArtifacts,
   StepResult,
-  ToyConfig,
-  ToyMode,
   TrainableState,
   TrainingArtifacts,
   TrainingSessionOptions,

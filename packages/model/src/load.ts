@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TensorData } from '@vlreward/graph';
 import { resolveModelDir, type ResolveModelOptions } from './hub.js';
+import { getArchitecture } from './registry.js';
 import { parseQwen3VLConfig, type Qwen3VLConfig, type Qwen3VLConfigJson } from './qwen3_vl/config.js';
 import { loadQwen3VLWeights, type LoadWeightsOptions } from './qwen3_vl/weights.js';
 
@@ -24,6 +25,8 @@ export async function loadQwen3VL(
   const dir = await resolveModelDir(idOrPath, opts);
   const cfgPath = join(dir, 'config.json');
   const configJson = readModelConfigJson(dir) as Qwen3VLConfigJson;
+  // model_type → architecture (registry.ts): anything but a supported family is a clear error here.
+  getArchitecture(configJson, cfgPath);
   const config = parseQwen3VLConfig(configJson, cfgPath);
   const weights = await loadQwen3VLWeights(dir, config, opts);
   return { dir, config, configJson, weights };

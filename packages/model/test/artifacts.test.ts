@@ -3,22 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TensorData } from '@vlreward/graph';
-import {
-  artifactsCacheKey,
-  buildArtifacts,
-  cachedArtifacts,
-  inventoryKey,
-  IO,
-  loadArtifacts,
-  saveArtifacts,
-  TOY_SMALL,
-  toyBatch,
-  toyForward,
-  toyParams,
-  TrainingSession,
-  type ToyConfig,
-  type ToyMode,
-} from '../src/artifacts/index.js';
+import { artifactsCacheKey, buildArtifacts, cachedArtifacts, inventoryKey, IO, loadArtifacts, saveArtifacts, TrainingSession } from '../src/artifacts/index.js';
+import { TOY_SMALL, toyBatch, toyForward, toyParams, type ToyConfig, type ToyMode } from './toy_model.js';
 
 const SESSION = { intraOpThreads: 1, graphOptimizationLevel: 'basic' } as const;
 const tmp = mkdtempSync(join(tmpdir(), 'vlreward-artifacts-'));

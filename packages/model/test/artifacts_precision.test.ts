@@ -6,7 +6,8 @@ import { loraConfigFromPeft } from '../src/lora/peft.js';
 import { parseQwen3VLConfig } from '../src/qwen3_vl/config.js';
 import { prepareQwen3VLInputs } from '../src/qwen3_vl/host_inputs.js';
 import { loadQwen3VLWeights } from '../src/qwen3_vl/weights.js';
-import { buildArtifacts, buildTrainingArtifacts, TOY_SMALL, toyBatch, toyForward, toyParams, TrainingSession, type BuildOptions } from '../src/artifacts/index.js';
+import { buildArtifacts, buildTrainingArtifacts, TrainingSession, type BuildOptions } from '../src/artifacts/index.js';
+import { TOY_SMALL, toyBatch, toyForward, toyParams } from './toy_model.js';
 
 const SESSION = { intraOpThreads: 1 } as const;
 const batch = toyBatch(TOY_SMALL, 4, 8, 3);

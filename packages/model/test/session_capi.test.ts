@@ -3,7 +3,8 @@
 // the state never crossing the host between checkpoints.
 import { describe, expect, it } from 'vitest';
 import type { TensorData } from '@vlreward/graph';
-import { buildArtifacts, TOY_SMALL, toyBatch, toyForward, toyParams, TrainingSession, type ToyConfig, type ToyMode } from '../src/artifacts/index.js';
+import { buildArtifacts, TrainingSession } from '../src/artifacts/index.js';
+import { TOY_SMALL, toyBatch, toyForward, toyParams, type ToyConfig, type ToyMode } from './toy_model.js';
 
 const SESSION = { intraOpThreads: 1, graphOptimizationLevel: 'basic' } as const;
 // LoRA dropout on, so the dropout-mask feeds are part of the comparison.
@@ -118,7 +119,9 @@ describe('C API backend soak', () => {
   it('300 steps: host RSS flat, no state traffic', async () => {
     const r = await soak(300);
     expect(r.extraBytes).toBeLessThan(r.stateBytes / 10);
-    expect(r.growthMiB).toBeLessThan(r.leakMiB / 4);
+    // A leak of one state copy per step grows ≥ leakMiB (67 MiB measured with releases off);
+    // half of it leaves room for V8's lazy GC on a loaded machine (20 MiB seen at load 8).
+    expect(r.growthMiB).toBeLessThan(r.leakMiB / 2);
   });
 
   it.runIf(process.env.VLREWARD_SLOW === '1')('2000 steps: host RSS flat', async () => {

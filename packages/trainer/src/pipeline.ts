@@ -183,6 +183,7 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
       // Same initialisation on every rank; each rank its own dropout masks (rank 0's are a single process's).
       dropoutSeed: cfg.seed + rank * 1_000_003,
       ...(o.lora ? { lora: o.lora } : {}),
+      ...(cfg.gradientCheckpointing ? { checkpointing: true } : {}),
       classWeights,
       optimizer,
       precision: cfg.precision,

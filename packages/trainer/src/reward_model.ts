@@ -63,6 +63,8 @@ export interface RewardModelOptions {
    * would be uploaded every run there).
    */
   readonly frozenAs?: 'initializer' | 'input';
+  /** Recompute every decoder layer / vision block in the backward pass (less memory, more compute). */
+  readonly checkpointing?: boolean;
 }
 
 /**
@@ -84,6 +86,7 @@ export function rewardTrainingOptions(o: RewardModelOptions): Qwen3VLTrainingOpt
     ...(classWeights ? { classWeights } : {}),
     ...(o.optimizer ? { optimizer: o.optimizer } : {}),
     precision: o.precision ?? 'fp32',
+    ...(o.checkpointing ? { checkpointing: true } : {}),
     frozenAs: o.frozenAs ?? (parseDevice(o.device ?? 'cpu').provider === 'cpu' ? 'input' : 'initializer'),
     ...(o.inference ? { inference: true, graphs: o.graphs ?? ['infer', 'eval'] } : o.graphs ? { graphs: o.graphs } : {}),
   };

@@ -45,6 +45,7 @@ export const TRAIN_FLAGS = {
   'early-stopping': { type: 'string' },
   'best-metric': { type: 'string' },
   'class-weights': { type: 'boolean' },
+  'gradient-checkpointing': { type: 'boolean' },
   augment: { type: 'boolean' },
   precision: { type: 'string' },
   device: { type: 'string' },
@@ -88,6 +89,7 @@ optimisation:
   --schedule constant|cosine|linear (${DEFAULT_CONFIG.schedule})  --warmup STEPS (0)  --seed N (0)
   --precision fp32|bf16|fp16 (fp32)  --device cpu|cuda|cuda:N|webgpu (cpu)
   --class-weights        weight the loss by inverse class frequency
+  --gradient-checkpointing  recompute decoder layers / vision blocks in the backward pass (less memory)
   --augment              flip / colour jitter / resized crop (seeded)
 validation and checkpoints:
   --val-fraction X (0.2 of the episodes)  --eval-every N (0 = at the end)
@@ -142,6 +144,7 @@ export function trainConfigFrom(v: TrainValues, env: NodeJS.ProcessEnv = process
     c.bestMetric = v['best-metric'] as MetricName;
   }
   if (v['class-weights']) c.classWeights = true;
+  if (v['gradient-checkpointing']) c.gradientCheckpointing = true;
   if (v.augment) c.augment = DEFAULT_AUGMENT;
   if (v.precision !== undefined && !['fp32', 'bf16', 'fp16'].includes(v.precision)) throw new UsageError(`--precision '${v.precision}': expected fp32, bf16 or fp16`);
   set('precision', v.precision as TrainConfig['precision'] | undefined);

@@ -6,8 +6,6 @@ export { bernoulliMask, TrainingSession } from './session.js';
 export type { StepResult, TrainableState, TrainingSessionOptions } from './session.js';
 export { artifactsCacheKey, cachedArtifacts, inventoryKey, loadArtifacts, saveArtifacts, stableStringify } from './store.js';
 export type { CacheResult, SaveOptions, SavedArtifacts } from './store.js';
-export { seededNormal, TOY_SMALL, toyBatch, toyForward, toyParams } from './toy_model.js';
-export type { ToyConfig, ToyMode } from './toy_model.js';
 export type {
   ArtifactOptions,
   DropoutSpec,

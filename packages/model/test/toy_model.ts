@@ -4,6 +4,8 @@
 // from @vlreward/graph's nn composites. It exercises the artifact machinery
 // (LoRA-style frozen base + trainable adapters, or full fine-tuning) without
 // the Qwen3-VL forward, and is the model the artifacts benchmark times.
+// Test-only: it lives beside the tests (and the benches import it from here),
+// not in @vlreward/model's public API.
 import {
   fnv1a,
   mulberry32,
@@ -32,7 +34,7 @@ import {
   type Tensor,
   type TensorData,
 } from '@vlreward/graph';
-import type { ForwardBuilder, ParamSpec } from './types.js';
+import type { ForwardBuilder, ParamSpec } from '../src/artifacts/types.js';
 
 export interface ToyConfig {
   readonly vocab: number;
