@@ -51,6 +51,7 @@ export async function run(): Promise<BenchResult[]> {
         });
       });
     }
+  out.push(...(await trainerThroughput()));
   try {
     loadNccl();
     out.push({ name: 'nccl: not run', value: NaN, unit: '', note: 'libnccl.so.2 loads, but this bench has no multi-GPU launch yet (docs/DISTRIBUTED.md)' });
@@ -58,6 +59,43 @@ export async function run(): Promise<BenchResult[]> {
     out.push({ name: 'nccl: not run', value: NaN, unit: '', note: (e as Error).message.split('. To fix')[0]! });
   }
   return out;
+}
+
+/**
+ * The trainer itself: the tiny Qwen3-VL (LoRA) on a synthetic dataset, one process ×
+ * batch 2 against `mpirun -np 2` × batch 1 (the same global batch), samples/s of the loop.
+ * On 2 cores two ranks share them, so this measures the data-parallel overhead, not a speed-up.
+ */
+async function trainerThroughput(): Promise<BenchResult[]> {
+  if (!findMpirun()) return [];
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const { writeSyntheticDataset } = await import('../packages/dataset/src/index.js');
+  const { writeTinyModel } = await import('../packages/trainer/src/index.js');
+  const { PROCESSOR_DIR } = await import('../packages/test-utils/src/index.js');
+  const { mpirunArgs, NODE_TS, run: runCmd } = await import('../packages/graph/test/distributed_workers/launch.js');
+  const work = mkdtempSync(join(tmpdir(), 'vlreward-dp-bench-'));
+  try {
+    const root = join(work, 'data');
+    const model = join(work, 'tiny');
+    await writeSyntheticDataset({ root, episodes: 6, frames: 16, codec: 'h264', size: 64, numClasses: 3, seed: 1 });
+    await writeTinyModel(model, { processorDir: PROCESSOR_DIR, seed: 0 });
+    const worker = fileURLToPath(new URL('../packages/trainer/test/dp_workers/train_rank.ts', import.meta.url));
+    const steps = '30';
+    const parse = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { rank: number; samplesPerSecond: number; dataWaitShare: number });
+    const one = parse((await runCmd(process.execPath, [...NODE_TS, worker, root, model, join(work, 'one'), '2', steps], { killAfterMs: 600_000 })).stdout)[0];
+    const two = parse((await runCmd(findMpirun()!, [...mpirunArgs(2), process.execPath, ...NODE_TS, worker, root, model, join(work, 'two'), '1', steps], { killAfterMs: 600_000 })).stdout).find((r) => r.rank === 0);
+    if (!one || !two) return [{ name: 'trainer data parallel: failed', value: NaN, unit: '', note: 'a run printed no result' }];
+    const note = `tiny Qwen3-VL LoRA, global batch 2, ${steps} steps, 3 cameras 64x64 H.264, 2 cores shared by the ranks`;
+    return [
+      { name: 'trainer 1 process x batch 2', value: round(one.samplesPerSecond, 2), unit: 'samples/s', note: `${note}; data wait ${round(100 * one.dataWaitShare, 0)}%` },
+      { name: 'trainer 2 ranks x batch 1 (mpirun)', value: round(two.samplesPerSecond, 2), unit: 'samples/s', note: `${note}; data wait ${round(100 * two.dataWaitShare, 0)}%; ratio to 1 process ${round(two.samplesPerSecond / one.samplesPerSecond, 2)}` },
+    ];
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 function round(v: number, d: number): number {

@@ -1,7 +1,7 @@
 // One rank of a data-parallel run, started by the test under `mpirun -np N`:
 // trainRewardModel picks the MPI collective from mpirun's environment, exactly as
 // `mpirun -np N vlreward train …` does. Prints one JSON line per rank.
-// argv: root model ckptDir batchSize maxSteps [dieAtStep]
+// argv: root model ckptDir batchSize maxSteps [dieAtStep]   (also run without mpirun: a single process)
 import { trainRewardModel } from '@vlreward/trainer';
 
 const [root, model, ckptDir, batch, steps, dieAt] = process.argv.slice(2);
@@ -22,4 +22,4 @@ const r = await trainRewardModel({
     }
   },
 });
-console.log(JSON.stringify({ rank, losses: r.losses, last: r.checkpointDirs.last ?? null, accuracy: r.final?.accuracy ?? null }));
+console.log(JSON.stringify({ rank, losses: r.losses, last: r.checkpointDirs.last ?? null, accuracy: r.final?.accuracy ?? null, samplesPerSecond: r.samplesPerSecond, dataWaitShare: r.dataWaitShare }));
