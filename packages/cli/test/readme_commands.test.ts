@@ -83,6 +83,8 @@ const REAL_RUNS: { match: RegExp; run: 'yes' | 'slow' | 'no'; why: string; cwd: 
   { match: /^MODE=train MAX_STEPS=100 vlreward$/, run: 'slow', why: 'trains 100 steps of the embedded default', cwd: 'scratch' },
   { match: /^vlreward view$/, run: 'no', why: 'a server that runs until stopped (packages/viewer has its e2e test)', cwd: 'repo' },
   { match: /^vlreward export$/, run: 'no', why: 'a name in prose; needs --ckpt of a trained checkpoint', cwd: 'repo' },
+  { match: /^vlreward (train|predict)$/, run: 'no', why: 'a name in prose (train and predict run below and in the demo test)', cwd: 'repo' },
+  { match: /^vlreward train --model Qwen\/Qwen3-VL-2B-Instruct$/, run: 'no', why: 'prose about the 2B benchmark (pnpm bench --only cli runs it: minutes, 12 GiB)', cwd: 'repo' },
 ];
 
 /** The launcher as setup.sh installs it, into `dir`. */
