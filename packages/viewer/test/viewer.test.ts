@@ -19,6 +19,31 @@ if (!hasChromium) console.log(`viewer browser e2e skipped: ${CHROMIUM} is missin
  * (processor + onnxruntime-node CPU, LoRA unmerged) class probabilities: same inputs, fp32, different kernels.
  */
 const PROB_TOLERANCE = 1e-4;
+/**
+ * The same comparison with onnxruntime-web's WebGPU provider on the adapter headless Chromium
+ * gives with --enable-unsafe-webgpu: here and in CI, Dawn's Vulkan backend on the SwiftShader
+ * inside Debian's chromium (vendor google, architecture swiftshader; fp32, no shader-f16).
+ * No adapter → the test is skipped with the reason printed, or fails under VLREWARD_GPU=1.
+ */
+const WEBGPU_PROB_TOLERANCE = 1e-4;
+const GPU_FORCED = process.env.VLREWARD_GPU === '1';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** What gives headless Chromium a WebGPU adapter (SwiftShader); without it requestAdapter() is null. */
+const WEBGPU_ARGS = ['--enable-unsafe-webgpu'];
+
+async function launchChromium(args: string[]) {
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'vlreward-chromium-'));
+  // a fresh profile (playwright passes it as --user-data-dir)
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 820 }, args });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
 
 function rawGet(url: string, path: string): Promise<{ status: number; body: string }> {
   const u = new URL(url);
@@ -91,17 +116,10 @@ describe.skipIf(!hasProcessor)('reward viewer', () => {
   });
 
   it.skipIf(!hasChromium)('page in headless Chromium: videos in sync, one curve point per frame, browser = server predictions', async () => {
-    const { chromium } = await import('playwright-core');
-    const profile = mkdtempSync(join(tmpdir(), 'vlreward-chromium-'));
-    // a fresh profile (playwright passes it as --user-data-dir)
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 820 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    // no WebGPU adapter without WEBGPU_ARGS: the page's default (auto) picks wasm
+    const browser = await launchChromium(CHROMIUM_ARGS);
     try {
-      const page = await browser.newPage();
+      const page = await browser.context.newPage();
       const consoleErrors: string[] = [];
       page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
       await page.goto(viewer.url + '#episode=1');
@@ -160,7 +178,48 @@ describe.skipIf(!hasProcessor)('reward viewer', () => {
       expect(consoleErrors.filter((e) => !/404|409|Failed to load resource/.test(e))).toEqual([]);
     } finally {
       await browser.close();
-      rmSync(profile, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!hasChromium)('in-browser onnxruntime-web WebGPU (SwiftShader in headless Chromium) = server predictions', async (ctx) => {
+    const flags = [...CHROMIUM_ARGS, ...WEBGPU_ARGS];
+    const browser = await launchChromium(flags);
+    try {
+      const page = await browser.context.newPage();
+      const consoleErrors: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+      await page.goto(viewer.url + '?backend=webgpu#episode=1');
+      const probe = await page.evaluate(async () => {
+        const gpu = (navigator as any).gpu;
+        if (!gpu) return { adapter: null, reason: `navigator.gpu is missing (isSecureContext ${isSecureContext})` };
+        const a = await gpu.requestAdapter().catch((e: Error) => e);
+        if (!a || a instanceof Error) return { adapter: null, reason: a ? `requestAdapter() failed: ${a.message}` : 'requestAdapter() gave null' };
+        return { adapter: `${a.info?.vendor} / ${a.info?.architecture}`, reason: '', f16: a.features.has('shader-f16') as boolean };
+      });
+      if (!probe.adapter) {
+        const why = `viewer WebGPU e2e: headless Chromium (${flags.join(' ')}) has no WebGPU adapter: ${probe.reason}`;
+        if (GPU_FORCED) throw new Error(`${why} (VLREWARD_GPU=1: a missing device fails)`);
+        console.log(`${why}; skipped`);
+        ctx.skip();
+      }
+      await page.waitForFunction(() => (window as any).__viewer?.ready === true, null, { timeout: 60_000 });
+      const frames = await page.evaluate(() => (window as any).__viewer.frames as number);
+      await page.click('#browser');
+      await page.waitForFunction(() => (window as any).__viewer.browserDone === true || (window as any).__viewer.errors.length > 0, null, { timeout: 90_000 });
+      const st = await page.evaluate(() => {
+        const s = (window as any).__viewer;
+        return { errors: s.errors, backend: s.browserBackend, adapter: s.browserAdapter, problem: s.webgpuProblem, n: s.browser.length, perFrame: s.browser.map((b: { ms: number }) => b.ms) as number[], diff: s.maxAbsDiff, ms: s.browserMsPerFrame, procMs: s.processorMsPerFrame, serverMs: s.serverMsPerFrame };
+      });
+      expect(st.errors).toEqual([]);
+      expect(st.problem).toBe('');
+      expect(st.backend).toBe('webgpu');
+      expect(st.n).toBe(frames);
+      expect(st.diff).toBeLessThan(WEBGPU_PROB_TOLERANCE);
+      expect(await page.locator('#plot path.pt-browser').count()).toBe(frames);
+      console.log(`viewer e2e WebGPU: adapter ${st.adapter} (shader-f16 ${probe.f16}); ${frames} frames; server onnxruntime-node ${st.serverMs.toFixed(1)} ms/frame, browser processor ${st.procMs.toFixed(1)} ms/frame + onnxruntime-web ${st.backend} ${st.ms.toFixed(1)} ms/frame (first ${st.perFrame[0]!.toFixed(0)} ms, then ${(st.perFrame.slice(1).reduce((a, b) => a + b, 0) / Math.max(1, st.perFrame.length - 1)).toFixed(1)} ms), max |Δp| ${st.diff.toExponential(2)}`);
+      expect(consoleErrors.filter((e) => !/404|409|Failed to load resource/.test(e))).toEqual([]);
+    } finally {
+      await browser.close();
     }
   });
 });

@@ -19,6 +19,10 @@ const state = {
   serverMsPerFrame: 0,
   browser: [] as { frame: number; probs: number[]; expected: number; ms: number }[],
   browserBackend: '',
+  /** the WebGPU adapter onnxruntime-web ran on (vendor / architecture / description), '' for wasm */
+  browserAdapter: '',
+  /** why WebGPU was not used when it was tried (no navigator.gpu, no adapter, session failed) */
+  webgpuProblem: '',
   browserMsPerFrame: 0,
   /** mean per-frame time of the in-browser processor (tokenize + resize/patchify + host inputs) */
   processorMsPerFrame: 0,
@@ -166,7 +170,7 @@ async function openEpisode(ep: number): Promise<void> {
 
 function stats(): void {
   const s = [`<b>server</b>: ${info.serverBackend ?? 'no checkpoint'}${info.predictions ? ` · ${state.serverMsPerFrame.toFixed(1)} ms/frame` : ''}`];
-  if (state.browser.length) s.push(`<b>browser</b>: processor ${state.processorMsPerFrame.toFixed(1)} ms + onnxruntime-web (${state.browserBackend}) ${state.browserMsPerFrame.toFixed(1)} ms/frame · max |Δp| vs server ${state.maxAbsDiff.toExponential(2)}`);
+  if (state.browser.length) s.push(`<b>browser</b>: processor ${state.processorMsPerFrame.toFixed(1)} ms + onnxruntime-web (${state.browserBackend}${state.browserAdapter ? `: ${escapeHtml(state.browserAdapter)}` : ''}) ${state.browserMsPerFrame.toFixed(1)} ms/frame · max |Δp| vs server ${state.maxAbsDiff.toExponential(2)}`);
   s.push(`${state.frames} frames · accuracy ${state.server.length && info.predictions ? (state.server.filter((r) => r.label === r.predicted).length / state.server.length).toFixed(3) : '-'}`);
   $('stats').innerHTML = s.join(' &nbsp;|&nbsp; ');
 }
@@ -198,17 +202,42 @@ export function toTensor(t: TensorJson): ort.Tensor {
 }
 
 let session: Promise<{ s: ort.InferenceSession; backend: string }> | null = null;
+interface GpuAdapterLike { info?: { vendor?: string; architecture?: string; device?: string; description?: string }; isFallbackAdapter?: boolean }
+/**
+ * `?backend=webgpu` or `?backend=wasm` picks onnxruntime-web's provider (webgpu: an error
+ * when no adapter or the session fails, no fallback); without it, WebGPU when
+ * `navigator.gpu` gives an adapter, else WASM.
+ */
 async function createSession(): Promise<{ s: ort.InferenceSession; backend: string }> {
   ort.env.wasm.wasmPaths = '/ort/';
   ort.env.wasm.numThreads = 1;
+  const want = new URLSearchParams(location.search).get('backend') ?? 'auto';
+  if (!['auto', 'webgpu', 'wasm'].includes(want)) throw new Error(`?backend=${want}: expected webgpu or wasm`);
   const opts = { externalData: [{ path: 'model.onnx.data', data: '/model/model.onnx.data' }] };
-  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (gpu && (await gpu.requestAdapter().catch(() => null))) {
-    try {
-      return { s: await ort.InferenceSession.create('/model/model.onnx', { ...opts, executionProviders: ['webgpu'] }), backend: 'webgpu' };
-    } catch (e) {
-      console.warn('webgpu session failed, using wasm', e);
+  if (want !== 'wasm') {
+    const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } }).gpu;
+    let adapter: GpuAdapterLike | null = null;
+    if (!gpu) state.webgpuProblem = 'navigator.gpu is missing (not a secure context, or WebGPU disabled in this browser)';
+    else {
+      try {
+        adapter = await gpu.requestAdapter();
+        if (!adapter) state.webgpuProblem = 'navigator.gpu.requestAdapter() gave no adapter';
+      } catch (e) {
+        state.webgpuProblem = `navigator.gpu.requestAdapter() failed: ${(e as Error).message}`;
+      }
     }
+    if (adapter) {
+      const i = adapter.info ?? {};
+      state.browserAdapter = [i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' / ') + (adapter.isFallbackAdapter ? ' (fallback adapter)' : '');
+      try {
+        return { s: await ort.InferenceSession.create('/model/model.onnx', { ...opts, executionProviders: ['webgpu'] }), backend: 'webgpu' };
+      } catch (e) {
+        state.webgpuProblem = `webgpu session failed: ${(e as Error).message}`;
+        console.warn('webgpu session failed, using wasm', e);
+      }
+    }
+    if (want === 'webgpu') throw new Error(`?backend=webgpu: ${state.webgpuProblem}`);
+    state.browserAdapter = '';
   }
   return { s: await ort.InferenceSession.create('/model/model.onnx', { ...opts, executionProviders: ['wasm'] }), backend: 'wasm' };
 }
@@ -225,7 +254,10 @@ async function runInBrowser(): Promise<void> {
   const btn = $<HTMLButtonElement>('browser');
   btn.disabled = true;
   try {
-    session ??= createSession();
+    session ??= createSession().catch((e: Error) => {
+      session = null; // a later click tries again
+      throw e;
+    });
     const { s, backend } = await session;
     state.browserBackend = backend;
     state.browser = [];
