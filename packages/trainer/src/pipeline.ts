@@ -67,7 +67,7 @@ export interface ImageOptions {
 }
 
 /** Dataset view options that training, evaluation and prediction must share. */
-export type DatasetOptions = Pick<AlohaRewardDatasetOptions, 'cameras' | 'labelColumn' | 'binning' | 'frameStride'>;
+export type DatasetOptions = Pick<AlohaRewardDatasetOptions, 'cameras' | 'labelColumn' | 'binning' | 'frameStride' | 'skipInvalidLabels'>;
 
 export interface TrainRewardOptions extends ImageOptions {
   /** LeRobot dataset root. */

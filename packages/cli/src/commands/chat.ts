@@ -15,6 +15,7 @@ import {
   loraScale,
   parseQwen3VLConfig,
   Qwen3VLGenerator,
+  readModelConfigJson,
   type GenerateResult,
   type GenerationImage,
   type LoraAdapter,
@@ -71,7 +72,7 @@ export async function loadChatModel(model: string, adapterPath: string | undefin
       else if (ck.mode === 'full') {
         // Fine-tuned full weights replace the base (same architecture; config.json of the checkpoint when present).
         const cfgPath = join(dir, 'config.json');
-        if (existsSync(cfgPath)) config = parseQwen3VLConfig(JSON.parse(readFileSync(cfgPath, 'utf8')), cfgPath);
+        if (existsSync(cfgPath)) config = parseQwen3VLConfig(readModelConfigJson(dir), cfgPath);
         weights = await loadQwen3VLWeights(dir, config);
       }
       description += ` + checkpoint ${dir} (${ck.mode})`;
