@@ -7,8 +7,7 @@
 //     of the chunk's last token and the extended k/v per layer.
 // Prefill and decode steps are the same decoder graph (past length 0 for a
 // fresh prompt), so the text weights live in ORT once, not twice.
-import { Graph, type Tensor } from '@vlreward/graph';
-import { gather, linear } from '../ops.js';
+import { gather, Graph, linear, type Tensor } from '@vlreward/graph';
 import { poolLastToken } from '../heads/classifier.js';
 import type { LoraFactors } from '../lora/linear.js';
 import { LORA_MODULES, type LoraModule } from '../lora/config.js';

@@ -1,9 +1,8 @@
 // LoRA adapters for generation: applied in the graph (factors as
 // initializers, y = Wx + s·B(Ax)) or merged into the base weights
 // (W' = W + s·B·A, peft/tuners/lora/layer.py Linear.merge / get_delta_weight).
-import { Graph, matmul, tensorData, type TensorData } from '@vlreward/graph';
+import { add, Graph, matmul, mul, tensorData, type TensorData } from '@vlreward/graph';
 import { createSession } from '@vlreward/graph/runtime';
-import { add, mul } from '../ops.js';
 import { loraScale, type LoraConfig } from '../lora/config.js';
 import { parsePeftName, PEFT_PREFIX } from '../lora/targets.js';
 

@@ -1,7 +1,6 @@
 // The reward head of the seed: Linear(hidden, num_classes) on the hidden
 // state of the last real token, and mean cross-entropy against labels.
-import { constant, type Tensor } from '@vlreward/graph';
-import { crossEntropy, gather, linear, reshape } from '../ops.js';
+import { constant, crossEntropy, gather, linear, reshape, type Tensor } from '@vlreward/graph';
 import type { ParamSource } from '../qwen3_vl/params.js';
 
 export const HEAD_WEIGHT = 'classifier.weight';

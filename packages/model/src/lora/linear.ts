@@ -1,8 +1,6 @@
 // PEFT's LoRA Linear forward (peft/tuners/lora/layer.py Linear.forward):
 //   y = base(x) + lora_B(lora_A(dropout(x))) * scaling,  scaling = alpha / r
-import { type Tensor } from '@vlreward/graph';
-import { add, linear, mul, scalar } from '../ops.js';
-import { mulberry32 } from '@vlreward/graph';
+import { add, linear, mul, mulberry32, scalar, type Tensor } from '@vlreward/graph';
 import type { TensorData } from '@vlreward/graph';
 import type { Qwen3VLConfig } from '../qwen3_vl/config.js';
 import type { LoraConfig } from './config.js';

@@ -2,8 +2,7 @@
 // weight comes through a ParamSource, every grid/layout-dependent table is a
 // graph input computed by host_inputs.ts, and batch / sequence / patch counts
 // stay symbolic. Training builds (autodiff + AdamW) call the same function.
-import { Graph, type DType, type Shape, type Tensor, type TensorData } from '@vlreward/graph';
-import { gather, linear } from '../ops.js';
+import { gather, Graph, linear, type DType, type Shape, type Tensor, type TensorData } from '@vlreward/graph';
 import { classificationLoss, classifierHead, poolLastToken } from '../heads/classifier.js';
 import { loraScale, type LoraConfig, type LoraModule } from '../lora/config.js';
 import type { LoraFactors } from '../lora/linear.js';

@@ -2,8 +2,7 @@
 // h[image positions] += visual feature, written as one gather so it stays a
 // plain differentiable add: feature rows are prefixed with a zero row, and
 // each token picks row 0 (text) or 1 + k (its image token k).
-import { type Tensor } from '@vlreward/graph';
-import { add, concat, constant, gather, reshape } from '../ops.js';
+import { add, concat, constant, gather, reshape, type Tensor } from '@vlreward/graph';
 
 /** h [B, S, H] + [0; feat][index] with feat [T, H] and index int64 [B, S]. */
 export function addDeepstack(h: Tensor, feat: Tensor, index: Tensor): Tensor {

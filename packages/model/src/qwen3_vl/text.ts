@@ -1,8 +1,7 @@
 // Text decoder of Qwen3-VL (transformers models/qwen3_vl/modeling_qwen3_vl.py:
 // Qwen3VLTextModel.forward, Qwen3VLTextDecoderLayer, Qwen3VLTextAttention,
 // Qwen3VLTextMLP, Qwen3VLTextRMSNorm), with optional LoRA on its projections.
-import { type Graph, type Tensor } from '@vlreward/graph';
-import { add, applyRotary, attention, concat, mul, reshape, rmsNorm, silu, transpose, unsqueeze } from '../ops.js';
+import { add, applyRotary, attention, concat, mul, reshape, rmsNorm, silu, transpose, unsqueeze, type Graph, type Tensor } from '@vlreward/graph';
 import { loraLinear, type LoraFactors } from '../lora/linear.js';
 import type { LoraModule } from '../lora/config.js';
 import type { Qwen3VLConfig } from './config.js';

@@ -3,8 +3,7 @@
 // Qwen3VLVisionAttention, Qwen3VLVisionMLP, Qwen3VLVisionPatchMerger).
 // Patches arrive as rows [P, C*T*p*p]; attention runs per frame on a packed
 // [N, L] layout whose index tables come from host_inputs.ts.
-import { type Graph, type Tensor } from '@vlreward/graph';
-import { add, applyRotary, attention, gather, gelu, geluTanh, layerNorm, linear, mul, reduceSum, reshape, split, transpose, unsqueeze } from '../ops.js';
+import { add, applyRotary, attention, gather, gelu, geluTanh, layerNorm, linear, mul, reduceSum, reshape, split, transpose, unsqueeze, type Graph, type Tensor } from '@vlreward/graph';
 import type { Qwen3VLConfig } from './config.js';
 import type { ParamSource } from './params.js';
 
