@@ -66,6 +66,25 @@ async function run2bAt(pixels: number): Promise<BenchResult[]> {
     const p = j.phases;
     const ttfs = p.loadModel + p.openData + p.buildArtifacts + p.createSessions + p.firstStep;
     const pred = await vlreward(['predict', '--ckpt', ckpt, '--root', root, '--episode', '0', '--out', join(work, 'curve')], env);
+    // The other commands on the same checkpoint (the reduced-resolution run only: minutes each).
+    const more: BenchResult[] = [];
+    if (!full) {
+      const timed = async (name: string, args: string[], note: string, value?: (out: string, s: number) => number, unit = 's') => {
+        try {
+          const r = await vlreward(args, env);
+          more.push({ name, value: round(value ? value(r.stdout, r.seconds) : r.seconds, 2), unit, note });
+        } catch (e) {
+          more.push({ name: `${name}: failed`, value: NaN, unit: '', note: String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().split('\n').slice(-1)[0]!.slice(0, 200) });
+        }
+      };
+      await timed('cli_2b_eval', ['eval', '--ckpt', ckpt, '--root', root, '--split', 'all', '--json'], 'vlreward eval --split all (12 frames): load + eval session + scoring');
+      await timed('cli_2b_export', ['export', '--ckpt', ckpt, '--out', join(work, 'export')], 'vlreward export: LoRA merged, head included, model.onnx + external data');
+      await timed(
+        'cli_2b_chat_one_shot',
+        ['chat', '--model', 'Qwen/Qwen3-VL-2B-Instruct', '--adapter', ckpt, '--prompt', 'Is the bottle picked up?', '--max-new-tokens', '4', '--max-context', '256', '--ignore-eos', '--json'],
+        'vlreward chat --prompt, 4 new tokens, adapter merged: load + decoder session + prefill + decode',
+      );
+    }
     const note = `Qwen3-VL-2B shape (random bf16 weights from the hub-layout cache), LoRA r16 x7, B=1, 3 cameras 640x480 AV1 at ${pixels} px/image${full ? ', gradient checkpointing' : ''}, 2 CPU threads`;
     return [
       { name: 'cli_2b_model_synth', value: round(synth.seconds), unit: 's', note: 'vlreward model synth: 4.3 GB bf16 safetensors into HF_HUB_CACHE' },
@@ -79,6 +98,7 @@ async function run2bAt(pixels: number): Promise<BenchResult[]> {
       { name: 'cli_2b_peak_rss', value: round(p.peakRssMiB / 1024, 2), unit: 'GiB', note: 'train process VmHWM (goal < 20 GiB at B=1)' },
       { name: 'cli_2b_train_command', value: round(tr.seconds), unit: 's', note: `whole vlreward train (${j.steps} steps + final eval + checkpoint)` },
       { name: 'cli_2b_predict_episode', value: round(pred.seconds), unit: 's', note: 'vlreward predict --episode 0 (4 frames): load + infer session + curve' },
+      ...more,
     ];
   } finally {
     rmSync(work, { recursive: true, force: true });

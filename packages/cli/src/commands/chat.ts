@@ -3,11 +3,12 @@
 // Qwen3VLGenerator; the conversation is rendered with the model's chat template
 // (add_generation_prompt=true) every turn, and the generator reuses the cached
 // k/v of the earlier turns when the new prompt extends them.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { TensorData } from '@vlreward/graph';
 import { loadCheckpoint, readPeftAdapter, type PeftAdapter } from '@vlreward/checkpoint';
+import { resolveCheckpointDir } from '@vlreward/trainer';
 import {
   loadQwen3VL,
   loadQwen3VLWeights,
@@ -63,8 +64,10 @@ export async function loadChatModel(model: string, adapterPath: string | undefin
   let ckptProcessor: string | undefined;
   let description = `${base.dir}`;
   if (adapterPath !== undefined) {
-    const dir = resolve(adapterPath);
+    let dir = resolve(adapterPath);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--adapter '${adapterPath}': no such directory (expected a vlreward checkpoint or a PEFT adapter folder)`);
+    // A CKPT_DIR of checkpoint-<step> folders resolves as eval / predict resolve it (the best, else the latest).
+    if (!existsSync(join(dir, 'vlreward.json')) && !existsSync(join(dir, 'adapter_config.json')) && readdirSync(dir).some((n) => /^checkpoint-\d+$/.test(n))) dir = await resolveCheckpointDir(dir);
     if (existsSync(join(dir, 'vlreward.json'))) {
       const ck = await loadCheckpoint(dir, { verify: 'size', optimizer: false });
       ckptProcessor = ck.processorDir;
@@ -210,7 +213,7 @@ Without --prompt: an interactive session (readline, history).
 With --prompt: one reply to that message (and the --image files), then exit.
 
   --model DIR|ID        base model (env QWEN3VL_MODEL; default Qwen/Qwen3-VL-2B-Instruct)
-  --adapter CKPT        LoRA / full checkpoint dir, or a PEFT adapter dir
+  --adapter CKPT        LoRA / full checkpoint dir, a CKPT_DIR of checkpoint-<step> folders (the best), or a PEFT adapter dir
   --lora merge|apply    how the adapter is used (default merge: W + alpha/r·B·A once)
   --processor DIR       tokenizer / chat template / image processor files when the model dir has none
   --image PATH          image for the first message (repeatable)
