@@ -1,7 +1,7 @@
 // `pnpm bench`: run every bench/<pkg>.bench.ts, write bench/results/<name>.json
 // and bench/results/summary.md (all benches with results), print this run's table, and refresh the README table
 // between <!-- bench:start --> and <!-- bench:end --> when those markers exist.
-// Usage: node --conditions=@vlreward/source --import tsx bench/run.ts [--only graph]
+// Usage: node --conditions=@vlreward/source --import tsx bench/run.ts [--only graph] [--table]
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -39,11 +39,14 @@ function table(rows: { bench: string; r: BenchResult }[]): string {
 
 async function main(): Promise<void> {
   const only = parseOnly(process.argv.slice(2));
+  // --table: rebuild summary.md and the README table from the results files, running nothing
+  // (e.g. after results from another machine, such as the GPU check's, were copied in).
+  const tableOnly = process.argv.includes('--table');
   mkdirSync(resultsDir, { recursive: true });
   const rows: { bench: string; r: BenchResult }[] = [];
   let failed = 0;
   for (const name of BENCHES) {
-    if (only && !only.has(name)) continue;
+    if (tableOnly || (only && !only.has(name))) continue;
     const file = join(here, `${name}.bench.ts`);
     if (!existsSync(file)) {
       if (only) console.error(`bench ${name}: ${file} does not exist`);
