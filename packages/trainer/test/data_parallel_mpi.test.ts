@@ -3,25 +3,21 @@
 // does) against one process with the same global batch. Runs under CI (setup.sh
 // installs Open MPI); elsewhere it skips, saying why, when mpirun is missing.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, verifyCheckpoint } from '@vlreward/checkpoint';
-import { writeSyntheticDataset } from '@vlreward/dataset';
 import { findMpirun, mpirunArgs } from '@vlreward/graph/distributed';
-import { trainRewardModel, writeTinyModel } from '@vlreward/trainer';
+import { trainRewardModel } from '@vlreward/trainer';
 import { hasShared, PROCESSOR_DIR } from '../../test-utils/src/index.js';
+import { tinyRun } from './tiny_run.js';
 
 const mpirun = findMpirun();
 if (!mpirun && process.env.CI) throw new Error('mpirun not found: scripts/setup.sh installs openmpi-bin (CI=true runs every test)');
 if (!mpirun) console.warn('skipping data-parallel tests: mpirun not found (bash scripts/setup.sh installs Open MPI)');
 
 const worker = fileURLToPath(new URL('./dp_workers/train_rank.ts', import.meta.url));
-const work = mkdtempSync(join(tmpdir(), 'vlreward-dp-'));
-const root = join(work, 'dataset');
-const model = join(work, 'tiny');
 
 interface RankResult {
   rank: number;
@@ -72,11 +68,7 @@ async function paramDiff(a: string, b: string): Promise<number> {
 }
 
 describe.skipIf(!mpirun || !hasShared(PROCESSOR_DIR, 'Qwen3-VL processor files'))('data parallel under mpirun -np 2 (MPI collective)', () => {
-  beforeAll(async () => {
-    await writeSyntheticDataset({ root, episodes: 6, frames: 8, codec: 'h264', size: 64, numClasses: 3, seed: 1 });
-    await writeTinyModel(model, { processorDir: PROCESSOR_DIR, seed: 0 });
-  }, 120_000);
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const { work, root, model } = tinyRun('dp', { episodes: 6, frames: 8, seed: 1 });
 
   it('2 ranks × batch 1 give the loss and parameters of 1 process × batch 2 after 5 steps; only rank 0 writes', async () => {
     const cfg = { batchSize: 2, lr: 1e-3, maxSteps: 5, evalEvery: 0, saveEvery: 2, valFraction: 0.34, seed: 0, ckptDir: join(work, 'one'), prefetch: 2 };

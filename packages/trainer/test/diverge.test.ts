@@ -2,28 +2,19 @@
 // first non-finite step; nothing of that step is saved, every checkpoint left
 // holds finite tensors, and the one `eval`/`predict` would pick exists and scores
 // with finite probabilities. The "best" a run reports is the one kept on disk.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, CheckpointManager } from '@vlreward/checkpoint';
-import { writeSyntheticDataset } from '@vlreward/dataset';
-import { loadRewardModel, NonFiniteLossError, predictEpisode, resolveCheckpointDir, trainRewardModel, writeTinyModel } from '@vlreward/trainer';
+import { loadRewardModel, NonFiniteLossError, predictEpisode, resolveCheckpointDir, trainRewardModel } from '@vlreward/trainer';
 import { hasShared, PROCESSOR_DIR } from '../../test-utils/src/index.js';
+import { image, tinyRun } from './tiny_run.js';
 
-const work = mkdtempSync(join(tmpdir(), 'vlreward-diverge-'));
-const root = join(work, 'dataset');
-const model = join(work, 'tiny');
-const image = { minPixels: 64 * 64, maxPixels: 64 * 64 };
 
 const finite = (t: { data: ArrayLike<number> }) => Array.from(t.data).every(Number.isFinite);
 
 describe.skipIf(!hasShared(PROCESSOR_DIR, 'Qwen3-VL processor files'))('diverging and tied runs', () => {
-  beforeAll(async () => {
-    await writeSyntheticDataset({ root, episodes: 6, frames: 8, codec: 'h264', size: 64, numClasses: 3, seed: 1 });
-    await writeTinyModel(model, { processorDir: PROCESSOR_DIR, seed: 0 });
-  }, 120_000);
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const { work, root, model } = tinyRun('diverge', { episodes: 6, frames: 8, seed: 1 });
 
   it('LR 1e3: the non-finite step is refused and the run stops; no checkpoint holds NaN; eval/predict use a finite one', async () => {
     const ckptDir = join(work, 'ck-diverge');

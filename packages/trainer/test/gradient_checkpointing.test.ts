@@ -1,25 +1,15 @@
 // --gradient-checkpointing recomputes every decoder layer / vision block in the
 // backward pass: the same training run (losses to fp32 rounding), built from graphs
 // that keep fewer activations.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSyntheticDataset } from '@vlreward/dataset';
-import { RewardModelSession, loadBaseModel, trainRewardModel, writeTinyModel } from '@vlreward/trainer';
+import { describe, expect, it } from 'vitest';
+import { RewardModelSession, loadBaseModel, trainRewardModel } from '@vlreward/trainer';
 import { hasShared, PROCESSOR_DIR } from '../../test-utils/src/index.js';
+import { image, tinyRun } from './tiny_run.js';
 
-const work = mkdtempSync(join(tmpdir(), 'vlreward-ckpting-'));
-const root = join(work, 'dataset');
-const model = join(work, 'tiny');
-const image = { minPixels: 64 * 64, maxPixels: 64 * 64 };
 
 describe.skipIf(!hasShared(PROCESSOR_DIR, 'Qwen3-VL processor files'))('gradient checkpointing', () => {
-  beforeAll(async () => {
-    await writeSyntheticDataset({ root, episodes: 4, frames: 6, codec: 'h264', size: 64, numClasses: 3, seed: 2 });
-    await writeTinyModel(model, { processorDir: PROCESSOR_DIR, seed: 0 });
-  }, 120_000);
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const { work, root, model } = tinyRun('ckpting', { episodes: 4, frames: 6, seed: 2 });
 
   it('recomputes the decoder layers and vision blocks, and trains to the same losses', async () => {
     const base = await loadBaseModel(model);
