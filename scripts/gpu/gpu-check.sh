@@ -32,14 +32,14 @@ pick_node() {
     if [[ -d $kit/node_modules/onnxruntime-node ]]; then node_path=$kit/node_modules
     else node_path=$(cd "$repo" && dirname "$(dirname "$(readlink -f node_modules/.pnpm/onnxruntime-node@*/node_modules/onnxruntime-node/package.json 2>/dev/null | head -1)")" 2>/dev/null || true); fi
   fi
-  # koffi (the ORT C API backend; CUDA training runs on it) travels in .gpu/run/node_modules.
-  [[ -d $run_dir/node_modules/koffi ]] && node_path="$node_path:$run_dir/node_modules"
   if [[ -z $node_bin || ! -x $node_bin ]]; then
     say "no node: GPU run 1 (part1) unpacks it to $kit/bin/node; the machine may have been released between runs (redo run 1, then run 2 at once)"; exit 3
   fi
   if [[ -z $node_path || ! -d $node_path/onnxruntime-node ]]; then
     say "no onnxruntime-node under NODE_PATH='$node_path' (run 1 unpacks part1 into $kit)"; exit 3
   fi
+  # koffi (the ORT C API backend; CUDA training runs on it) travels in .gpu/run/node_modules.
+  if [[ -d $run_dir/node_modules/koffi ]]; then node_path="$node_path:$run_dir/node_modules"; fi
 }
 
 cuda_libs() {
