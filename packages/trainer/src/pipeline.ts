@@ -172,7 +172,7 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
   // One process per device; under mpirun (or a torchrun-style env with CUDA) this process is one rank.
   const collective = o.collective ?? (await initCollective({ device: cfg.device }));
   const rank = collective.rank;
-  let session: RewardModelSession;
+  let session: RewardModelSession | undefined;
   try {
     session = await RewardModelSession.create({
       config: base.configJson,
@@ -190,34 +190,30 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
       device: cfg.device,
       ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}),
     });
-  } catch (e) {
-    if (!o.collective) await collective.close();
-    throw e;
-  }
-  const buildArtifacts = clock();
-  // Create the sessions the first step runs now, so their cost is reported apart from the step's.
-  const fused = cfg.gradAccum === 1 && collective.size === 1;
-  await session.runner.prepare(fused ? ['train'] : ['gradient', 'optimizer']);
-  const createSessions = clock();
-  const encode: EncodeFn<unknown> = processorEncode(proc) as EncodeFn<unknown>;
-  // adapter_config.json describes the adapter this session trains (not the defaults).
-  const lora = session.lora;
-  const store = rewardCheckpointStore({
-    root: ckptDir,
-    mode: cfg.mode,
-    ...(lora
-      ? { lora: { ...peftFieldsFromLora(lora), task_type: 'CAUSAL_LM' } }
-      : {}),
-    baseModel: resolve(base.dir),
-    modelConfig: base.configJson as unknown as Record<string, unknown>,
-    processorDir,
-    config: { train: cfg, dataset: resolve(o.root), datasetOptions: o.dataset ?? {}, split, numClasses, classWeights, minPixels: o.minPixels ?? null, maxPixels: o.maxPixels ?? null },
-    metric: bestMetricOf(cfg.bestMetric).metric,
-    metricMode: bestMetricOf(cfg.bestMetric).mode,
-  });
-  const stepEnds: number[] = [];
-  const loopStart = performance.now();
-  try {
+    const buildArtifacts = clock();
+    // Create the sessions the first step runs now, so their cost is reported apart from the step's.
+    const fused = cfg.gradAccum === 1 && collective.size === 1;
+    await session.runner.prepare(fused ? ['train'] : ['gradient', 'optimizer']);
+    const createSessions = clock();
+    const encode: EncodeFn<unknown> = processorEncode(proc) as EncodeFn<unknown>;
+    // adapter_config.json describes the adapter this session trains (not the defaults).
+    const lora = session.lora;
+    const best = bestMetricOf(cfg.bestMetric);
+    const store = rewardCheckpointStore({
+      root: ckptDir,
+      mode: cfg.mode,
+      ...(lora
+        ? { lora: { ...peftFieldsFromLora(lora), task_type: 'CAUSAL_LM' } }
+        : {}),
+      baseModel: resolve(base.dir),
+      modelConfig: base.configJson as unknown as Record<string, unknown>,
+      processorDir,
+      config: { train: cfg, dataset: resolve(o.root), datasetOptions: o.dataset ?? {}, split, numClasses, classWeights, minPixels: o.minPixels ?? null, maxPixels: o.maxPixels ?? null },
+      metric: best.metric,
+      metricMode: best.mode,
+    });
+    const stepEnds: number[] = [];
+    const loopStart = performance.now();
     const result = await train({
       session,
       source,
@@ -248,12 +244,13 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
     };
     return { ...result, ckptDir, numClasses, classWeights, phases };
   } finally {
-    await session.dispose();
+    // Whatever failed (session creation, the run), the sessions and the collective are released.
+    await session?.dispose();
     if (!o.collective) await collective.close();
   }
 }
 
-/** A trained reward model loaded for scoring (eval graph only). */
+/** A trained reward model loaded for scoring (every parameter frozen: the label-free infer graph, and eval for a loss). */
 export interface RewardModel {
   readonly session: RewardModelSession;
   readonly processor: Qwen3VLProcessor;
