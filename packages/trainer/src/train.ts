@@ -4,7 +4,7 @@
 
 import { join, resolve } from 'node:path';
 import { samplesOfEpisodes, splitEpisodes, type EpisodeSplit } from '@vlreward/dataset';
-import type { Collective } from '@vlreward/graph/distributed';
+import { checkSameOnAllRanks, type Collective } from '@vlreward/graph/distributed';
 import { RankSampler } from './distributed_sampler.js';
 import { resolveConfig, type TrainConfig } from './config.js';
 import { evaluate } from './evaluate.js';
@@ -115,15 +115,9 @@ function earlyStoppingImproved(before: readonly EvalRecord[], rec: EvalRecord, e
   return sign * rec[es.metric] > best + es.minDelta;
 }
 
-/** Steps between cross-rank parameter checks (and always at the last step). */
+/** Steps between cross-rank parameter checks (the global norm of the updated parameters; and always at the last step). */
 const REPLICA_CHECK_EVERY = 10;
 
-/** Every rank holds identical parameters: their global norms (float64 allGather) must agree exactly. */
-async function checkReplicaNorms(c: Collective, paramNorm: number, step: number): Promise<void> {
-  const norms = await c.allGather(paramNorm);
-  const off = norms.flatMap((n, r) => (n !== norms[0] ? [r] : []));
-  if (off.length) throw new Error(`data parallel: after step ${step} the parameters of rank(s) ${off.join(', ')} differ from rank 0's (parameter norms ${norms.join(', ')}); the replicas diverged`);
-}
 
 export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
   const cfg = resolveConfig(o.config);
@@ -249,7 +243,6 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
       let gradNorm: number;
       let nonFinite: boolean | undefined;
       let samples = 0;
-      const loaderBefore = st.loader;
       if (cfg.gradAccum === 1 && !dist) {
         const b = await batches.next();
         ({ loss, gradNorm, nonFinite } = await session.step(b.batch, lr));
@@ -273,13 +266,10 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
           samples *= world;
         }
         ({ gradNorm, nonFinite, paramNorm } = await session.apply(lr));
-        if (dist && paramNorm !== undefined && ((step + 1) % REPLICA_CHECK_EVERY === 0 || step + 1 === total)) await checkReplicaNorms(dist, paramNorm, step + 1);
+        if (dist && paramNorm !== undefined && ((step + 1) % REPLICA_CHECK_EVERY === 0 || step + 1 === total)) await checkSameOnAllRanks(dist, paramNorm, { what: 'parameter norms', when: `after step ${step + 1}` });
       }
       // Checked before anything of this step is recorded: a diverged step is never saved.
-      if (nonFinite || !Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-        st = { ...st, loader: loaderBefore };
-        throw new NonFiniteLossError(step, loss, dirs.last, gradNorm);
-      }
+      if (nonFinite || !Number.isFinite(loss) || !Number.isFinite(gradNorm)) throw new NonFiniteLossError(step, loss, dirs.last, gradNorm);
 
       losses.push(loss); // one array for the run: no copy per step
       st = { ...st, step: step + 1, samplesSeen: st.samplesSeen + samples, losses };

@@ -12,7 +12,7 @@ export { MPI_INSTALL_HINT, MPI_LIBRARY } from './mpi_library.js';
 export { NcclCollective } from './nccl.js';
 export type { DevicePointer, NcclBootstrap, NcclCollectiveOptions } from './nccl.js';
 export { CUDART_FUNCTIONS, loadNccl, NCCL_FUNCTIONS, NCCL_INSTALL_HINT, NCCL_LIBRARY, NcclUnavailableError, registerNcclTypes } from './nccl_library.js';
-export { checkReplicas, parameterChecksum } from './replicas.js';
+export { checkReplicas, checkSameOnAllRanks, parameterChecksum } from './replicas.js';
 export { SingleProcessCollective } from './single.js';
 export { TcpRendezvous } from './tcp_rendezvous.js';
 export type { TcpRendezvousOptions } from './tcp_rendezvous.js';

@@ -17,8 +17,25 @@ export function parameterChecksum(buffers: readonly Float32Array[]): number {
 
 /** Throws on every rank, naming the ranks whose parameters differ from rank 0's. */
 export async function checkReplicas(c: Collective, buffers: readonly Float32Array[]): Promise<void> {
-  const sums = await c.allGather(parameterChecksum(buffers));
-  const off = sums.flatMap((s, r) => (s !== sums[0] ? [r] : []));
-  if (off.length)
-    throw new Error(`replicas diverged: the parameters of rank${off.length > 1 ? 's' : ''} ${off.join(', ')} differ from rank 0's (checksums ${sums.map((s) => s.toString(16)).join(' ')})`);
+  await checkSameOnAllRanks(c, parameterChecksum(buffers), { what: 'checksums', format: (s) => s.toString(16) });
+}
+
+/**
+ * Throws on every rank when a summary of the parameters (a checksum, a global norm:
+ * exact float64 through allGather) differs from rank 0's, naming the ranks.
+ * `when` places it in the message (e.g. 'after step 10').
+ */
+export async function checkSameOnAllRanks(
+  c: Collective,
+  value: number,
+  o: { readonly what: string; readonly when?: string; readonly format?: (v: number) => string },
+): Promise<void> {
+  const all = await c.allGather(value);
+  const off = all.flatMap((v, r) => (v !== all[0] ? [r] : []));
+  if (off.length) {
+    const fmt = o.format ?? String;
+    throw new Error(
+      `replicas diverged${o.when ? ` ${o.when}` : ''}: the parameters of rank${off.length > 1 ? 's' : ''} ${off.join(', ')} differ from rank 0's (${o.what} ${all.map(fmt).join(' ')})`,
+    );
+  }
 }
