@@ -25,7 +25,7 @@ import { providerError, type CapiCudaOptions } from './providers.js';
 import { createSessionOptions, releaseSessionOptions } from './session_options.js';
 import { check, OrtError } from './status.js';
 import { addTransfer, NO_TRANSFER, type Transfer } from './transfer.js';
-import { CapiValue, type MemoryKind, type ValueOwner } from './value.js';
+import { CapiValue, tensorInfoShape, type MemoryKind, type ValueOwner } from './value.js';
 
 export declare namespace CapiSession {
   interface Options extends Omit<Session.Options, 'cuda' | 'preferredOutputLocation'> {
@@ -344,27 +344,23 @@ function readIO(s: CapiSession, kind: 'input' | 'output'): IOInfo[] {
       if (onnxType[0] !== 1) throw new Error(`${where} is not a tensor (ONNXType ${onnxType[0]}); only tensor inputs/outputs are supported`);
       const tinfo: [OrtTensorInfoPtr | null] = [null];
       check(api.CastTypeInfoToTensorInfo(ti[0]!, tinfo), 'CastTypeInfoToTensorInfo', where);
-      const elem: [number] = [0];
-      const rank: [number] = [0];
-      check(api.GetTensorElementType(tinfo[0]!, elem), 'GetTensorElementType', where);
-      check(api.GetDimensionsCount(tinfo[0]!, rank), 'GetDimensionsCount', where);
-      const dims = new BigInt64Array(rank[0]);
-      check(api.GetDimensions(tinfo[0]!, dims, rank[0]), 'GetDimensions', where);
+      const { elem, dims } = tensorInfoShape(tinfo[0]!, where);
+      const rank = dims.length;
       let symbolic: string[] = [];
-      if (rank[0] > 0) {
-        const names = koffi.alloc('const char *', rank[0]);
+      if (rank > 0) {
+        const names = koffi.alloc('const char *', rank);
         try {
-          check(api.GetSymbolicDimensions(tinfo[0]!, names, rank[0]), 'GetSymbolicDimensions', where);
-          symbolic = koffi.decode(names, koffi.array('const char *', rank[0])) as string[];
+          check(api.GetSymbolicDimensions(tinfo[0]!, names, rank), 'GetSymbolicDimensions', where);
+          symbolic = koffi.decode(names, koffi.array('const char *', rank)) as string[];
         } finally {
           koffi.free(names);
         }
       }
       let dtype;
       try {
-        dtype = dtypeFromOnnx(elem[0]);
+        dtype = dtypeFromOnnx(elem);
       } catch {
-        throw new Error(`${where} has ONNX element type ${elem[0]}, which vlreward does not handle`);
+        throw new Error(`${where} has ONNX element type ${elem}, which vlreward does not handle`);
       }
       const shape: Dim[] = Array.from(dims, (d, j) => (d >= 0n ? Number(d) : symbolic[j] ? symbolic[j]! : '?'));
       out.push({ name, dtype, shape });

@@ -51,6 +51,18 @@ export function memoryInfo(kind: MemoryKind, deviceId = 0): OrtMemoryInfoPtr {
 }
 
 
+/** Element type (ONNX code) and dims (-1 for a symbolic one) of a tensor type-and-shape info: for values and for session inputs/outputs. */
+export function tensorInfoShape(info: OrtTensorInfoPtr, where: string): { elem: number; dims: BigInt64Array } {
+  const { api } = ortLibrary();
+  const elem: [number] = [0];
+  const rank: [number] = [0];
+  check(api.GetTensorElementType(info, elem), 'GetTensorElementType', where);
+  check(api.GetDimensionsCount(info, rank), 'GetDimensionsCount', where);
+  const dims = new BigInt64Array(rank[0]);
+  check(api.GetDimensions(info, dims, rank[0]), 'GetDimensions', where);
+  return { elem: elem[0], dims };
+}
+
 // Backstop for values nobody disposed: ReleaseValue once the wrapper is collected.
 const released = new FinalizationRegistry<OrtValuePtr>((p) => ortLibrary().api.ReleaseValue(p));
 
@@ -97,19 +109,14 @@ export class CapiValue {
     const info: [OrtTensorInfoPtr | null] = [null];
     try {
       check(api.GetTensorTypeAndShape(ptr, info), 'GetTensorTypeAndShape', where);
-      const elem: [number] = [0];
-      const rank: [number] = [0];
-      check(api.GetTensorElementType(info[0]!, elem), 'GetTensorElementType', where);
-      check(api.GetDimensionsCount(info[0]!, rank), 'GetDimensionsCount', where);
-      const dims = new BigInt64Array(rank[0]);
-      check(api.GetDimensions(info[0]!, dims, rank[0]), 'GetDimensions', where);
+      const { elem, dims } = tensorInfoShape(info[0]!, where);
       const mem: [OrtMemoryInfoPtr | null] = [null];
       check(api.GetTensorMemoryInfo(ptr, mem), 'GetTensorMemoryInfo', where);
       const name: [string | null] = [null];
       const id: [number] = [0];
       check(api.MemoryInfoGetName(mem[0]!, name), 'MemoryInfoGetName', where);
       check(api.MemoryInfoGetId(mem[0]!, id), 'MemoryInfoGetId', where);
-      const v = new CapiValue(ptr, dtypeFromOnnx(elem[0]), Array.from(dims, Number), memoryKind(name[0]!), id[0], origin, null);
+      const v = new CapiValue(ptr, dtypeFromOnnx(elem), Array.from(dims, Number), memoryKind(name[0]!), id[0], origin, null);
       v.owner = owner;
       return v;
     } catch (e) {
