@@ -201,33 +201,37 @@ export class TrainingSession {
    */
   async accumulatedGradients(): Promise<Float32Array> {
     if (!this.acc || this.micro === 0) throw new Error('TrainingSession.accumulatedGradients: nothing accumulated; call accumulate(batch) first');
-    const sizes = this.trainableSizes();
-    const flat = new Float32Array(sizes.reduce((a, n) => a + n, 0));
+    const layout = this.trainableLayout();
+    const flat = new Float32Array(layout.reduce((a, p) => a + p.size, 0));
     let off = 0;
-    for (const [i, name] of this.trainable.entries()) {
-      flat.set((await copyHost(this.acc.get(name)!, name)).data as Float32Array, off);
-      off += sizes[i]!;
+    for (const p of layout) {
+      const t = this.acc.get(p.name)!;
+      // Host values are read in place; device-resident ones (capi) are downloaded.
+      flat.set((t instanceof CapiValue ? await t.download() : host(await toHost(t), p.name)).data as Float32Array, off);
+      off += p.size;
     }
     return flat;
   }
 
-  /** Replace the accumulators with `flat` (accumulatedGradients' layout), keeping the micro-batch count. */
+  /**
+   * Replace the accumulators with `flat` (accumulatedGradients' layout), keeping the
+   * micro-batch count. The accumulators become views of `flat`: the caller hands it over.
+   */
   setAccumulatedGradients(flat: Float32Array): void {
     if (!this.acc || this.micro === 0) throw new Error('TrainingSession.setAccumulatedGradients: nothing accumulated; call accumulate(batch) first');
-    const sizes = this.trainableSizes();
-    const total = sizes.reduce((a, n) => a + n, 0);
+    const layout = this.trainableLayout();
+    const total = layout.reduce((a, p) => a + p.size, 0);
     if (flat.length !== total) throw new Error(`TrainingSession.setAccumulatedGradients: ${flat.length} values, the trainable parameters have ${total}`);
     let off = 0;
-    for (const [i, name] of this.trainable.entries()) {
-      const shape = this.manifest.params.find((p) => p.name === name)!.shape;
-      replace(this.acc, name, toOrtTensor({ dtype: 'float32', dims: [...shape], data: flat.slice(off, off + sizes[i]!) }));
-      off += sizes[i]!;
+    for (const p of layout) {
+      replace(this.acc, p.name, toOrtTensor({ dtype: 'float32', dims: [...p.shape], data: flat.subarray(off, off + p.size) }));
+      off += p.size;
     }
   }
 
-  private trainableSizes(): number[] {
-    const byName = new Map(this.manifest.params.map((p) => [p.name, p.shape.reduce((a, d) => a * d, 1)]));
-    return this.trainable.map((n) => byName.get(n)!);
+  /** The trainable parameters in inventory order, with shapes and element counts (the flat gradient layout). */
+  private trainableLayout(): { name: string; shape: readonly number[]; size: number }[] {
+    return this.manifest.params.filter((p) => p.trainable).map((p) => ({ name: p.name, shape: p.shape, size: p.shape.reduce((a, d) => a * d, 1) }));
   }
 
   /** Label-free forward (the 'infer' graph) with the current parameters: logits and any extra outputs. */
