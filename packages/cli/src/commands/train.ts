@@ -5,7 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { constants, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeSyntheticDataset } from '@vlreward/dataset';
 import { localRanksCommand, readLaunch } from '@vlreward/graph/distributed';
@@ -241,7 +241,8 @@ async function runLocalRanks(np: number, argv: readonly string[]): Promise<numbe
   try {
     return await new Promise<number>((resolve, reject) => {
       child.on('error', reject);
-      child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 9) : 1)));
+      // Killed by a signal: the shell's convention, 128 + its number.
+      child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1)));
     });
   } finally {
     process.removeListener('SIGINT', forward);
