@@ -91,7 +91,7 @@ export class RankSampler {
   private readonly global: EpochSampler;
 
   constructor(
-    private readonly indices: readonly number[],
+    indices: readonly number[],
     private readonly batchSize: number,
     private readonly world: number,
     private readonly rank: number,

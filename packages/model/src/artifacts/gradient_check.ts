@@ -65,7 +65,7 @@ export async function checkFixtureGradients(dir: string, opts: GradientCheckOpti
     require: ['head.safetensors'],
     expected: 'gradient checks need config.json, model.safetensors, head.safetensors, inputs.safetensors, outputs.safetensors',
   });
-  const { config, weights, lora, outputs: out } = fx;
+  const { config, lora, outputs: out } = fx;
   if (!fx.batch.labels) throw new Error(`${dir}/inputs.safetensors: missing 'labels'`);
   const batch: Qwen3VLBatch = fx.batch;
   const numClasses = fx.numClasses!;
