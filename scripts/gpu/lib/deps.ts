@@ -11,6 +11,7 @@ export {
   type DeviceSpec,
   type Provider,
   type Session,
+  type Transfer,
 } from '../../../packages/graph/src/runtime/index.js';
 export {
   buildTrainingArtifacts,

@@ -115,6 +115,7 @@ export async function runTrainCase(spec: TrainCaseSpec): Promise<TrainCaseResult
   const skipped: boolean[] = [];
   const lr = 1e-5;
   const first = await s.step(feeds, lr);
+  const firstTransfer = s.lastStepTransfer;
   losses.push(first.loss);
   gradNorms.push(first.gradNorm);
   skipped.push(first.skipped);
@@ -135,6 +136,8 @@ export async function runTrainCase(spec: TrainCaseSpec): Promise<TrainCaseResult
     gradNorms.push(r.gradNorm);
     skipped.push(r.skipped);
   }
+  // Counted on the last steady step (the first one also uploads the initial state).
+  const transfer = stepTransfer(art.manifest, firstTransfer, s.lastStepTransfer);
   await s.dispose();
   for (const [i, l] of losses.entries()) if (!Number.isFinite(l)) throw new Error(`step ${i}: loss is ${l} (non-finite) on ${spec.provider} ${spec.precision}`);
   const sorted = [...all].sort((a, b) => a - b);
@@ -156,7 +159,7 @@ export async function runTrainCase(spec: TrainCaseSpec): Promise<TrainCaseResult
     losses: losses.map((x) => round(x, 6)),
     gradNorms: gradNorms.map((x) => round(x, 6)),
     skipped,
-    transfer: stepTransfer(art.manifest, feeds, spec.provider),
+    transfer,
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   };
 }

@@ -5,6 +5,7 @@
 // exported symbols. This is Open MPI's ABI only (MPICH's handles are ints).
 
 import koffi from 'koffi';
+import { loadForeignLibrary } from '../foreign.js';
 import type { IKoffiLib } from 'koffi';
 
 /** Debian's openmpi-bin / libopenmpi3 (Open MPI 4.x and 5.x keep this soname). */
@@ -49,7 +50,7 @@ export function loadMpi(path = MPI_LIBRARY): MpiLibrary {
   if (loaded) return loaded;
   let lib: IKoffiLib;
   try {
-    lib = koffi.load(path);
+    lib = loadForeignLibrary(path);
   } catch (e) {
     throw new Error(`MPI backend: cannot load ${path} (Open MPI): ${(e as Error).message}. To fix: ${MPI_INSTALL_HINT}`);
   }

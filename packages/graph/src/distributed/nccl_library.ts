@@ -3,6 +3,7 @@
 // passed as integer addresses (bigint), the form a device-resident runtime hands out.
 
 import koffi from 'koffi';
+import { loadForeignLibrary } from '../foreign.js';
 import type { IKoffiLib } from 'koffi';
 
 type Fn = ReturnType<IKoffiLib['func']>;
@@ -106,7 +107,7 @@ let cudart: CudaRuntime | null = null;
 
 function open(path: string): IKoffiLib {
   try {
-    return koffi.load(path);
+    return loadForeignLibrary(path);
   } catch (e) {
     // koffi's message is dlerror's, which does not say which library.
     throw new NcclUnavailableError(path, (e as Error).message);
@@ -126,7 +127,7 @@ export function loadCudaRuntime(): CudaRuntime {
   const tried: string[] = [];
   for (const name of CUDART_LIBRARIES) {
     try {
-      const lib = koffi.load(name);
+      const lib = loadForeignLibrary(name);
       cudart = { path: name, ...bind(lib, CUDART_FUNCTIONS) };
       return cudart;
     } catch (e) {

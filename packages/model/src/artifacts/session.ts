@@ -1,10 +1,11 @@
 // The trainer-side runner for training artifacts. It owns the ORT sessions
-// and keeps trainable parameters, AdamW moments, gradient accumulators and
-// loss-scale state as ort.Tensors between steps: each step feeds the
-// previous step's outputs straight back in (no host round trip, no
-// conversion), and only loss / grad norm / logits are read back.
+// (ORT's C API through CapiSession, on every provider) and keeps trainable
+// parameters, AdamW moments, gradient accumulators and loss-scale state where
+// the provider computed them (CPU memory, CUDA memory, WebGPU buffers): each
+// step binds the previous step's outputs straight back in (no host round
+// trip, no conversion), and only loss / grad norm / logits are read back.
 import { fnv1a, mulberry32, zeros, type TensorData } from '@vlreward/graph';
-import { bf16ToFloat32, CapiSession, CapiValue, createSession, downloadTensor, parseDevice, fromOrtTensor, InferenceSession, ort, toOrtTensor, type OrtTensor, type Session, type Transfer } from '@vlreward/graph/runtime';
+import { bf16ToFloat32, CapiSession, CapiValue, type Transfer } from '@vlreward/graph/runtime';
 import { loadParam, type ArtifactManifest, type GraphKind, type TrainingArtifacts } from './build.js';
 import { IO } from './names.js';
 import { checkValue } from './param_source.js';
@@ -39,41 +40,32 @@ export interface StepResult {
   readonly paramNorm: number;
 }
 
-export interface TrainingSessionOptions extends Session.Options {
+export interface TrainingSessionOptions extends Omit<CapiSession.Options, 'keepOnDevice' | 'name'> {
   /** Initial trainable values; default: the `init` of each trainable ParamSpec. */
   readonly params?: readonly ParamSpec[];
   /** Resume from this state instead (takes priority over `params`). */
   readonly state?: TrainableState;
   /** Seed of the dropout masks (each step's masks derive from it). Default 0. */
   readonly seed?: number;
-  /**
-   * 'capi': ORT's C API with IoBinding; state stays in device memory between
-   * steps (CUDA included). 'node': onnxruntime-node (state round-trips the
-   * host under CUDA). Default: 'capi' on cuda; 'node' on cpu (capi is
-   * bit-identical there but not faster on small steps) and on webgpu (node
-   * keeps state in GPU buffers already; capi fails the WebGPU fixture-parity test).
-   */
-  readonly backend?: 'capi' | 'node';
 }
 
-/** State and accumulators: ort.Tensors (node backend) or values kept in device memory (capi backend). */
-type Value = OrtTensor | CapiValue;
-type Feeds = Record<string, TensorData | Value>;
-type RunSession = InferenceSession | CapiSession;
+/** State and accumulators: host tensors (until the first run) or values a run kept in the provider's memory. */
+type Value = TensorData | CapiValue;
+type Feeds = Record<string, Value>;
 
 export class TrainingSession {
   readonly manifest: ArtifactManifest;
   private readonly trainable: readonly string[];
-  private readonly sessions = new Map<GraphKind, Promise<RunSession>>();
-  /** Live training state: param names, adam.m/*, adam.v/*, amp.* → ort.Tensor or CapiValue. */
+  private readonly sessions = new Map<GraphKind, Promise<CapiSession>>();
+  /** Live training state: param names, adam.m/*, adam.v/*, amp.* → a host tensor or a CapiValue. */
   private readonly state = new Map<string, Value>();
   private acc: Map<string, Value> | null = null;
   /** Host↔device bytes of the last optimizer step (its micro-batches included), and of the micro-batches since. */
   private stepTransfer: Transfer = { hostToDevice: 0, deviceToHost: 0 };
   private pendingTransfer: Transfer = { hostToDevice: 0, deviceToHost: 0 };
-  private zeros: Map<string, OrtTensor> | null = null;
+  private zeros: Map<string, TensorData> | null = null;
   /** Frozen weights fed as inputs (frozenAs 'input'), shared by all sessions. */
-  private readonly frozen = new Map<string, OrtTensor>();
+  private readonly frozen = new Map<string, TensorData>();
   private micro = 0;
   private stepCount = 0;
   private readonly seed: number;
@@ -111,6 +103,12 @@ export class TrainingSession {
     for (const k of kinds) if (this.manifest.graphs.includes(k)) await this.session(k);
   }
 
+  /** Whether the session of `kind` came from ORT's optimized-graph cache ('hit'), filled it ('written') or had none ('off'); null until created. */
+  async optimizedCache(kind: GraphKind): Promise<'hit' | 'written' | 'off' | null> {
+    const s = this.sessions.get(kind);
+    return s ? (await s).optimizedCache : null;
+  }
+
   /** Optimizer steps applied so far. */
   get steps(): number {
     return this.stepCount;
@@ -130,7 +128,7 @@ export class TrainingSession {
     const out = await this.run(sess, feeds);
     const loss = readScalarSync(out[IO.loss]!);
     const { skipped, nonFinite, gradNorm, paramNorm } = this.absorbUpdate(out, loss);
-    return { loss, gradNorm, paramNorm, logits: host(out[IO.logits]!, 'logits'), skipped, nonFinite };
+    return { loss, gradNorm, paramNorm, logits: host(out[IO.logits]!), skipped, nonFinite };
   }
 
   /** Forward + backward of one micro-batch, adding its gradients into the accumulators. */
@@ -147,7 +145,7 @@ export class TrainingSession {
     const out = await this.run(sess, feeds);
     for (const name of this.trainable) replace(this.acc, name, out[IO.updated(IO.acc(name))]!);
     this.micro++;
-    return { loss: readScalarSync(out[IO.loss]!), logits: host(out[IO.logits]!, 'logits') };
+    return { loss: readScalarSync(out[IO.loss]!), logits: host(out[IO.logits]!) };
   }
 
   /**
@@ -163,13 +161,17 @@ export class TrainingSession {
       feeds[name] = this.state.get(name)!;
       feeds[IO.acc(name)] = zero.get(name)!;
     }
-    if (this.manifest.lossScaling) feeds[IO.lossScale] = scalarOrt(1);
+    if (this.manifest.lossScaling) feeds[IO.lossScale] = scalarF32(1);
     this.addDropout(feeds, batch, 'gradient', 0);
     const out = await this.run(sess, feeds);
     const grads: Record<string, TensorData> = {};
-    // The sums stay in GPU buffers under WebGPU: download them.
-    for (const name of this.trainable) grads[name] = await copyHost(out[IO.updated(IO.acc(name))]!, name);
-    return { loss: readScalarSync(out[IO.loss]!), logits: host(out[IO.logits]!, 'logits'), grads };
+    // The sums stay in device memory: download them, then free them.
+    for (const name of this.trainable) {
+      const acc = out[IO.updated(IO.acc(name))]!;
+      grads[name] = await copyHost(acc);
+      release(acc);
+    }
+    return { loss: readScalarSync(out[IO.loss]!), logits: host(out[IO.logits]!), grads };
   }
 
   /** Apply one optimizer step with the mean of the accumulated gradients, then clear them (refused like `step` when non-finite). */
@@ -206,8 +208,8 @@ export class TrainingSession {
     let off = 0;
     for (const p of layout) {
       const t = this.acc.get(p.name)!;
-      // Host values are read in place; device-resident ones (capi) are downloaded.
-      flat.set((t instanceof CapiValue ? await t.download() : host(await toHost(t), p.name)).data as Float32Array, off);
+      // Host values are read in place; values in the provider's memory are downloaded.
+      flat.set((t instanceof CapiValue ? await t.download() : t).data as Float32Array, off);
       off += p.size;
     }
     return flat;
@@ -224,7 +226,7 @@ export class TrainingSession {
     if (flat.length !== total) throw new Error(`TrainingSession.setAccumulatedGradients: ${flat.length} values, the trainable parameters have ${total}`);
     let off = 0;
     for (const p of layout) {
-      replace(this.acc, p.name, toOrtTensor({ dtype: 'float32', dims: [...p.shape], data: flat.subarray(off, off + p.size) }));
+      replace(this.acc, p.name, { dtype: 'float32', dims: [...p.shape], data: flat.subarray(off, off + p.size) });
       off += p.size;
     }
   }
@@ -246,7 +248,7 @@ export class TrainingSession {
     for (const name of this.trainable) if (sess.inputs.some((i) => i.name === name)) feeds[name] = this.state.get(name)!;
     const out = await this.run(sess, feeds);
     const res: Record<string, TensorData> = {};
-    for (const [k, t] of Object.entries(out)) res[k] = host(t, k);
+    for (const [k, t] of Object.entries(out)) res[k] = host(t);
     return res as Record<string, TensorData> & { logits: TensorData };
   }
 
@@ -257,19 +259,19 @@ export class TrainingSession {
     for (const name of this.trainable) if (sess.inputs.some((i) => i.name === name)) feeds[name] = this.state.get(name)!;
     const out = await this.run(sess, feeds);
     const res: Record<string, TensorData> = {};
-    for (const [k, t] of Object.entries(out)) res[k] = host(t, k);
+    for (const [k, t] of Object.entries(out)) res[k] = host(t);
     return res as Record<string, TensorData> & { logits: TensorData; loss: TensorData };
   }
 
   /**
    * A host copy of everything needed to resume (trainable params, moments,
-   * step, loss scale). Async because device-resident state (WebGPU) is
-   * downloaded; on the CPU provider it is a copy of ORT's output buffers.
+   * step, loss scale). Async because state in device memory (CUDA, WebGPU)
+   * is downloaded; on the CPU provider it is a copy of ORT's output buffers.
    */
   async getTrainableState(): Promise<TrainableState> {
     const rec = async (f: (n: string) => string) => {
       const out: Record<string, TensorData> = {};
-      for (const n of this.trainable) out[n] = await copyHost(this.state.get(f(n))!, f(n));
+      for (const n of this.trainable) out[n] = await copyHost(this.state.get(f(n))!);
       return out;
     };
     return {
@@ -287,7 +289,7 @@ export class TrainingSession {
   setTrainableState(s: TrainableState): void {
     if (this.micro > 0) throw new Error('TrainingSession.setTrainableState: accumulated gradients pending; call apply() first');
     if (!Number.isInteger(s.step) || s.step < 0) throw new Error(`setTrainableState: step must be a non-negative integer, got ${s.step}`);
-    const next = new Map<string, OrtTensor>();
+    const next = new Map<string, TensorData>();
     for (const p of this.manifest.params) {
       if (!p.trainable) continue;
       for (const [what, rec, key] of [
@@ -303,22 +305,28 @@ export class TrainingSession {
         checkValue({ name: `${what}['${p.name}']`, shape: p.shape, dtype: 'float32', trainable: true, init: t }, t);
         const bad = firstNonFinite(t.data as Float32Array);
         if (bad >= 0) throw new Error(`setTrainableState: ${what}['${p.name}'] is ${(t.data as Float32Array)[bad]} at flat index ${bad}: a diverged state cannot be trained on or resumed`);
-        next.set(key, toOrtTensor(copyData(t)));
+        next.set(key, copyData(t));
       }
     }
     const extra = Object.keys(s.params).filter((k) => !this.trainable.includes(k));
     if (extra.length) throw new Error(`setTrainableState: params not trainable in these artifacts: ${extra.slice(0, 5).join(', ')}`);
     if (this.manifest.lossScaling) {
       const ls = s.lossScale ?? { scale: this.manifest.lossScale.initScale, growthTracker: 0 };
-      next.set(IO.lossScale, scalarOrt(ls.scale));
-      next.set(IO.growthTracker, scalarOrt(ls.growthTracker));
+      next.set(IO.lossScale, scalarF32(ls.scale));
+      next.set(IO.growthTracker, scalarF32(ls.growthTracker));
     }
+    for (const t of this.state.values()) release(t);
     this.state.clear();
     for (const [k, v] of next) this.state.set(k, v);
     this.stepCount = s.step;
   }
 
   async dispose(): Promise<void> {
+    // Values before their sessions: ORT frees device buffers through the session's provider.
+    for (const t of this.state.values()) release(t);
+    this.state.clear();
+    for (const t of this.acc?.values() ?? []) release(t);
+    this.acc = null;
     for (const p of this.sessions.values()) await (await p).dispose();
     this.sessions.clear();
     this.frozen.clear();
@@ -329,15 +337,15 @@ export class TrainingSession {
    * Zero gradient accumulators, allocated once: ORT never writes into its
    * inputs, so the same tensors start every accumulation.
    */
-  private zeroGrads(): ReadonlyMap<string, OrtTensor> {
+  private zeroGrads(): ReadonlyMap<string, TensorData> {
     if (!this.zeros) {
       this.zeros = new Map();
-      for (const p of this.manifest.params) if (p.trainable) this.zeros.set(p.name, toOrtTensor(zeros('float32', p.shape)));
+      for (const p of this.manifest.params) if (p.trainable) this.zeros.set(p.name, zeros('float32', p.shape));
     }
     return this.zeros;
   }
 
-  /** frozenAs 'input': one ort.Tensor per frozen weight, fed to every session (no copies on the CPU provider). */
+  /** frozenAs 'input': one host tensor per frozen weight, fed to every session (ORT reads it in place on the CPU provider). */
   private initFrozen(specs: readonly ParamSpec[]): void {
     const byName = new Map(specs.map((p) => [p.name, p]));
     for (const p of this.manifest.params) {
@@ -346,39 +354,37 @@ export class TrainingSession {
       if (!spec) throw new Error(`TrainingSession: no value for frozen parameter '${p.name}' in options.params`);
       const value = loadParam(spec);
       checkValue({ ...spec, dtype: p.dtype }, value);
-      this.frozen.set(p.name, toOrtTensor(value));
+      this.frozen.set(p.name, value);
     }
   }
 
-  /** Host↔device bytes of the last optimizer step: batch and scalars in, metrics out (plus state under the node backend on CUDA). */
+  /**
+   * Host↔device bytes of the last optimizer step, counted at the binding: the
+   * batch, masks and scalars in, metrics and logits out; the state only when
+   * it was set from the host (the first step, a resume). Frozen weights fed
+   * as inputs (CPU) count too, though ORT reads them in place there.
+   */
   get lastStepTransfer(): Transfer {
     return this.stepTransfer;
   }
 
   /**
-   * One session run with the frozen-weight feeds added. Outputs the capi
-   * backend brought to the host come back as CPU ort.Tensors; the state it
-   * kept on the device as CapiValues. Counts the run's host↔device bytes.
+   * One session run with the frozen-weight feeds added. Outputs that came to
+   * the host are returned as host tensors (their OrtValues freed); the state
+   * kept in the provider's memory as CapiValues. Counts the run's bytes.
    */
-  private async run(sess: RunSession, feeds: Feeds): Promise<Record<string, Value>> {
+  private async run(sess: CapiSession, feeds: Feeds): Promise<Record<string, Value>> {
     this.withFrozen(sess, feeds);
-    let out: Record<string, Value>;
-    let t: Transfer;
-    if (sess instanceof CapiSession) {
-      const res = await sess.runOrt(feeds);
-      out = {};
-      for (const [k, v] of Object.entries(res)) {
-        if (v.origin === 'device') out[k] = v;
-        else {
-          out[k] = toOrtTensor(v.readHost());
-          v.dispose();
-        }
+    const res = await sess.runOrt(feeds);
+    const out: Record<string, Value> = {};
+    for (const [k, v] of Object.entries(res)) {
+      if (v.origin === 'device') out[k] = v;
+      else {
+        out[k] = v.readHost();
+        v.dispose();
       }
-      t = sess.lastTransfer;
-    } else {
-      out = await sess.runOrt(feeds as Record<string, TensorData | OrtTensor>);
-      t = nodeTransfer(feeds as Record<string, TensorData | OrtTensor>, out as Record<string, OrtTensor>);
     }
+    const t = sess.lastTransfer;
     // A micro-batch (gradient graph) adds to the step; an update (train or optimizer graph) closes it; eval/infer do not count.
     const has = (n: string) => sess.inputs.some((i) => i.name === n);
     const sum = { hostToDevice: this.pendingTransfer.hostToDevice + t.hostToDevice, deviceToHost: this.pendingTransfer.deviceToHost + t.deviceToHost };
@@ -390,7 +396,7 @@ export class TrainingSession {
   }
 
   /** Add the frozen-weight feeds this session takes (frozenAs 'input'). */
-  private withFrozen(sess: RunSession, feeds: Feeds): Feeds {
+  private withFrozen(sess: CapiSession, feeds: Feeds): Feeds {
     if (this.frozen.size === 0) return feeds;
     for (const i of sess.inputs) {
       const t = this.frozen.get(i.name);
@@ -415,28 +421,14 @@ export class TrainingSession {
     this.setTrainableState({ step: 0, params, m, v });
   }
 
-  private session(kind: GraphKind): Promise<RunSession> {
+  private session(kind: GraphKind): Promise<CapiSession> {
     let s = this.sessions.get(kind);
     if (!s) {
       const model = 'graphs' in this.source ? this.source.graphs[kind] : this.source.models[kind];
       if (!model) throw new Error(`TrainingSession: these artifacts have no '${kind}' graph (built: ${this.manifest.graphs.join(', ')})`);
-      const { params: _p, state: _s, seed: _seed, backend, ...sessionOptions } = this.options;
-      // WebGPU: updated state (params, moments, accumulators) stays in GPU buffers
-      // between runs; ORT's Node binding has no CUDA device tensors, so under
-      // 'cuda' state round-trips through host memory (docs/GPU.md, "where training state lives").
-      const provider = sessionOptions.provider ?? (sessionOptions.device ? parseDevice(sessionOptions.device).provider : 'cpu');
-      // ORT rejects a preferredOutputLocation name the graph does not output, so
-      // each kind names only its own state outputs (none for eval).
-      const stateOut = stateOutputs(kind, this.trainable);
-      if ((backend ?? (provider === 'cuda' ? 'capi' : 'node')) === 'capi') {
-        // The C API's IoBinding keeps the state outputs where the provider computed them (CUDA too).
-        const { preferredOutputLocation: _l, ...capiOptions } = sessionOptions;
-        s = CapiSession.create(model, { ...capiOptions, keepOnDevice: stateOut, name: `${this.manifest.name}/${kind}` });
-      } else if (provider === 'webgpu' && !sessionOptions.preferredOutputLocation && stateOut.length > 0) {
-        const loc: Record<string, 'gpu-buffer'> = {};
-        for (const o of stateOut) loc[o] = 'gpu-buffer';
-        s = createSession(model, { ...sessionOptions, preferredOutputLocation: loc });
-      } else s = createSession(model, sessionOptions);
+      const { params: _p, state: _s, seed: _seed, ...sessionOptions } = this.options;
+      // The IoBinding keeps each kind's updated state where the provider computed it (docs/GPU.md, "where training state lives").
+      s = CapiSession.create(model, { ...sessionOptions, keepOnDevice: stateOutputs(kind, this.trainable, this.manifest.lossScaling), name: `${this.manifest.name}/${kind}` });
       this.sessions.set(kind, s);
     }
     return s;
@@ -497,8 +489,11 @@ export class TrainingSession {
 }
 
 /** The updated/* state outputs of each graph kind, as build.ts emits them. */
-function stateOutputs(kind: GraphKind, trainable: readonly string[]): string[] {
-  if (kind === 'train' || kind === 'optimizer') return trainable.flatMap((n) => [n, IO.m(n), IO.v(n)].map((x) => IO.updated(x)));
+function stateOutputs(kind: GraphKind, trainable: readonly string[], lossScaling: boolean): string[] {
+  if (kind === 'train' || kind === 'optimizer') {
+    const amp = lossScaling ? [IO.lossScale, IO.growthTracker].map((x) => IO.updated(x)) : [];
+    return [...trainable.flatMap((n) => [n, IO.m(n), IO.v(n)].map((x) => IO.updated(x))), ...amp];
+  }
   if (kind === 'gradient') return trainable.map((n) => IO.updated(IO.acc(n)));
   return [];
 }
@@ -522,39 +517,16 @@ function scalarF32(x: number): TensorData {
   return { dtype: 'float32', dims: [], data: Float32Array.of(x) };
 }
 
-function scalarOrt(x: number): OrtTensor {
-  return new ort.Tensor('float32', Float32Array.of(x), []);
-}
-
-/** Swap in a new state tensor, releasing the old one when it holds GPU (or C API) memory. */
+/** Swap in a new state tensor, releasing the old one's OrtValue. */
 function replace(map: Map<string, Value>, key: string, t: Value): void {
   const old = map.get(key);
   map.set(key, t);
   if (old && old !== t) release(old);
 }
 
-/** Free what a tensor holds outside JS: a CapiValue's OrtValue, a WebGPU buffer. */
+/** Free what a value holds outside JS (a CapiValue's OrtValue); host tensors are the GC's. */
 function release(t: Value): void {
   if (t instanceof CapiValue) t.dispose();
-  else if (t.location === 'gpu-buffer') t.dispose();
-}
-
-/** What the Node binding moves per run: every host feed in, every host output out (state included). */
-function nodeTransfer(feeds: Record<string, TensorData | OrtTensor>, out: Record<string, OrtTensor>): Transfer {
-  const bytes = (t: TensorData | OrtTensor) => ('location' in t ? (onHost(t) ? (t.data as ArrayBufferView).byteLength : 0) : t.data.byteLength);
-  let h2d = 0;
-  let d2h = 0;
-  for (const t of Object.values(feeds)) h2d += bytes(t);
-  for (const t of Object.values(out)) d2h += bytes(t);
-  return { hostToDevice: h2d, deviceToHost: d2h };
-}
-
-const onHost = (t: OrtTensor): boolean => t.location === 'cpu' || t.location === 'cpu-pinned';
-
-/** A CPU-side ort.Tensor (downloads device-resident ones). */
-async function toHost(t: OrtTensor): Promise<OrtTensor> {
-  // Not t.getData(): it aborts onnxruntime-node 1.30 on WebGPU tensors (download.ts in graph's runtime).
-  return onHost(t) ? t : downloadTensor(t);
 }
 
 function readScalarSync(t: Value): number {
@@ -563,22 +535,19 @@ function readScalarSync(t: Value): number {
 }
 
 async function readScalar(t: Value): Promise<number> {
-  if (t instanceof CapiValue) return Number((await t.download()).data[0]);
-  return readScalarSync(await toHost(t));
+  return Number((t instanceof CapiValue ? await t.download() : t).data[0]);
 }
 
-function host(t: Value, name: string): TensorData {
-  if (t instanceof CapiValue) return t.readHost();
-  return fromOrtTensor(t, t.type as TensorData['dtype'], `output '${name}'`);
+function host(t: Value): TensorData {
+  return t instanceof CapiValue ? t.readHost() : t;
 }
 
 function copyData(t: TensorData): TensorData {
   return { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() as TensorData['data'] };
 }
 
-async function copyHost(t: Value, name: string): Promise<TensorData> {
-  if (t instanceof CapiValue) return t.download();
-  return copyData(host(await toHost(t), name));
+async function copyHost(t: Value): Promise<TensorData> {
+  return t instanceof CapiValue ? t.download() : copyData(t);
 }
 
 function toFloat32(t: TensorData, name: string): TensorData {
@@ -587,4 +556,3 @@ function toFloat32(t: TensorData, name: string): TensorData {
   if (t.dtype === 'float64') return { dtype: 'float32', dims: [...t.dims], data: Float32Array.from(t.data as Float64Array) };
   throw new Error(`trainable parameter '${name}': initial value is ${t.dtype}; convert it to float32 (master weights are float32)`);
 }
-

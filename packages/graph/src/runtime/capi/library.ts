@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import koffi from 'koffi';
+import { loadForeignLibrary } from '../../foreign.js';
 import { bindingDir } from '../providers.js';
 import { bindApi, type OrtAllocatorPtr, type OrtApi, type OrtMemoryInfoPtr, type OrtStatusPtr, type RawPtr } from './api_table.js';
 
@@ -46,7 +47,7 @@ export function ortLibrary(): OrtLibrary {
   if (!existsSync(path)) {
     throw new Error(`ORT C API backend: ${path} does not exist; reinstall onnxruntime-node (its CPU binaries ship in the npm package)`);
   }
-  const lib = koffi.load(path);
+  const lib = loadForeignLibrary(path);
   const getApiBase = lib.func('void *OrtGetApiBase(void)');
   const base = koffi.decode(getApiBase(), koffi.array('void *', 2)) as unknown[];
   const version = koffi.call(base[1], GetVersionStringProto) as string;
