@@ -53,6 +53,7 @@ export type {
 export { HEAD_BIAS, HEAD_WEIGHT, checkpointContents, modelStateFromCheckpoint, rewardCheckpointStore, trainedParamsFromCheckpoint } from './checkpoints.js';
 export type { ModelTrainableState, RewardCheckpointOptions } from './checkpoints.js';
 export { RewardModelSession, rewardTrainingOptions } from './reward_model.js';
+export { ortGraphCacheDir, vlrewardCacheDir } from './cache_dir.js';
 export { parseDevice } from '@vlreward/graph/runtime';
 export type { RewardModelOptions } from './reward_model.js';
 export { alohaSource } from './sources.js';

@@ -111,6 +111,8 @@ export interface TrainPhases {
   readonly buildArtifacts: number;
   /** the ORT session(s) the first step runs (graph optimisation, initializer copies). */
   readonly createSessions: number;
+  /** ORT's optimized-graph cache for those sessions: 'hit' (rewrites skipped), 'written' (first run), 'off'. */
+  readonly graphCache: 'hit' | 'written' | 'off';
   /** from the loop's start to the end of the first step (first batch decode + encode + step). */
   readonly firstStep: number;
   /** median of the later steps (NaN with fewer than 2 steps). */
@@ -193,8 +195,10 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
     const buildArtifacts = clock();
     // Create the sessions the first step runs now, so their cost is reported apart from the step's.
     const fused = cfg.gradAccum === 1 && collective.size === 1;
-    await session.runner.prepare(fused ? ['train'] : ['gradient', 'optimizer']);
+    const firstKinds = fused ? (['train'] as const) : (['gradient', 'optimizer'] as const);
+    await session.runner.prepare(firstKinds);
     const createSessions = clock();
+    const graphCache = (await session.runner.optimizedCache(firstKinds[0])) ?? 'off';
     const encode: EncodeFn<unknown> = processorEncode(proc) as EncodeFn<unknown>;
     // adapter_config.json describes the adapter this session trains (not the defaults).
     const lora = session.lora;
@@ -238,6 +242,7 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
       openData,
       buildArtifacts,
       createSessions,
+      graphCache,
       firstStep: stepEnds.length ? (stepEnds[0]! - loopStart) / 1000 : NaN,
       steadyStep: gaps.length ? gaps[Math.floor(gaps.length / 2)]! : NaN,
       peakRssMiB: peakRssMiB(),

@@ -23,6 +23,7 @@ import {
   type Qwen3VLTrainingOptions,
   type TrainingArtifacts,
 } from '@vlreward/model';
+import { ortGraphCacheDir } from './cache_dir.js';
 import type { ModelTrainableState } from './checkpoints.js';
 import type { TrainerSession } from './types.js';
 
@@ -48,6 +49,12 @@ export interface RewardModelOptions {
   /** 'cpu' | 'cuda' | 'cuda:N' | 'webgpu'. */
   readonly device?: string;
   readonly intraOpThreads?: number;
+  /**
+   * Folder for ORT's optimized graphs, so a second run skips ORT's graph rewrites
+   * (CPU; see CapiSession's optimizedCacheDir). Default `ortGraphCacheDir()`
+   * (~/.cache/vlreward/ort; VLREWARD_ORT_CACHE=0 turns it off); null: off.
+   */
+  readonly optimizedCacheDir?: string | null;
   /**
    * Scoring only: every parameter frozen (no optimizer state, no fake labels),
    * the label-free 'infer' graph and the 'eval' graph (for a loss) are built;
@@ -110,10 +117,12 @@ export class RewardModelSession implements TrainerSession<Qwen3VLBatch> {
       throw new Error("precision 'bf16' needs a GPU provider: ONNX Runtime's CPU provider has no bf16 Gemm/MatMul kernels. Use --precision fp32 on cpu (the default), or --device cuda / webgpu for mixed precision");
     const opts = rewardTrainingOptions(o);
     const artifacts = buildTrainingArtifacts(cfg, opts);
+    const cacheDir = o.optimizedCacheDir === undefined ? ortGraphCacheDir() : o.optimizedCacheDir;
     const runner = await TrainingSession.create(artifacts, {
       device: o.device ?? 'cpu',
       seed: o.dropoutSeed ?? o.seed ?? 0,
       ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}),
+      ...(cacheDir ? { optimizedCacheDir: cacheDir } : {}),
     });
     return new RewardModelSession(artifacts, runner, cfg, o.numClasses, opts.lora ?? null);
   }

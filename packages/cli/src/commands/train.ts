@@ -5,7 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { constants, homedir } from 'node:os';
+import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeSyntheticDataset } from '@vlreward/dataset';
 import { localRanksCommand, readLaunch } from '@vlreward/graph/distributed';
@@ -14,6 +14,7 @@ import {
   DEFAULT_AUGMENT,
   DEFAULT_CONFIG,
   trainRewardModel,
+  vlrewardCacheDir,
   writeTinyModel,
   type MetricName,
   type TrainConfig,
@@ -204,7 +205,7 @@ export function printTrainResult(r: TrainRewardResult, log: (s: string) => void 
   const ttfs = p.loadModel + p.openData + p.buildArtifacts + p.createSessions + p.firstStep;
   log(
     `time to first step ${ttfs.toFixed(1)} s (weights ${p.loadModel.toFixed(1)} s, processor ${p.openData.toFixed(1)} s, graphs ${p.buildArtifacts.toFixed(1)} s, ` +
-      `ORT sessions ${p.createSessions.toFixed(1)} s, first step ${p.firstStep.toFixed(1)} s); steady step ${Number.isFinite(p.steadyStep) ? `${p.steadyStep.toFixed(2)} s` : 'n/a'}; peak RSS ${(p.peakRssMiB / 1024).toFixed(2)} GiB`,
+      `ORT sessions ${p.createSessions.toFixed(1)} s (optimized-graph cache: ${p.graphCache}), first step ${p.firstStep.toFixed(1)} s); steady step ${Number.isFinite(p.steadyStep) ? `${p.steadyStep.toFixed(2)} s` : 'n/a'}; peak RSS ${(p.peakRssMiB / 1024).toFixed(2)} GiB`,
   );
   log(`checkpoints: ${r.ckptDir}${r.checkpointDirs.best ? ` (best: ${r.checkpointDirs.best})` : ''}`);
   log(`logs: ${r.logDir}/metrics.jsonl and TensorBoard event files (tensorboard --logdir ${r.logDir})`);
@@ -273,8 +274,7 @@ ${ENV_HELP}`,
     let pixels: { minPixels?: number; maxPixels?: number } = {};
     if (!root) {
       const proc = defaultProcessorDir(v.processor);
-      const cache = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
-      const assets = await embeddedAssets(join(cache, 'vlreward', 'embedded'), proc, { log: (s) => console.error(s) });
+      const assets = await embeddedAssets(join(vlrewardCacheDir(), 'embedded'), proc, { log: (s) => console.error(s) });
       root = assets.root;
       if (!model) {
         model = assets.model;

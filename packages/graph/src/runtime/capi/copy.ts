@@ -27,7 +27,7 @@ export class DeviceCopier {
       const g = new Graph(`copy_${dtype}_${rank}`);
       const x = g.input('x', dtype, Array.from({ length: rank }, (_, i) => `d${i}`));
       g.output(identity(x), 'y');
-      const { keepOnDevice: _k, enableProfiling: _p, optimizedModelFilePath: _o, freeDimensionOverrides: _f, ...rest } = this.options;
+      const { keepOnDevice: _k, enableProfiling: _p, optimizedModelFilePath: _o, optimizedCacheDir: _c, freeDimensionOverrides: _f, ...rest } = this.options;
       s = CapiSession.create(g, { ...rest, keepOnDevice: ['y'], name: `${this.owner}/copy ${key}` });
       this.sessions.set(key, s);
     }

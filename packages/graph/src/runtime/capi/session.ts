@@ -23,6 +23,7 @@ import { IoBinding } from './io_binding.js';
 import { ortLibrary, takeString } from './library.js';
 import { providerError, type CapiCudaOptions } from './providers.js';
 import { createSessionOptions, releaseSessionOptions } from './session_options.js';
+import { commitOptimized, dropOptimized, optimizedCacheEntry } from './optimized_cache.js';
 import { check, OrtError } from './status.js';
 import { addTransfer, NO_TRANSFER, type Transfer } from './transfer.js';
 import { CapiValue, tensorInfoShape, type MemoryKind, type ValueOwner } from './value.js';
@@ -35,6 +36,12 @@ export declare namespace CapiSession {
     readonly webgpu?: Readonly<Record<string, string>>;
     /** Write the graph as ORT optimized it to this .onnx file when the session is created. */
     readonly optimizedModelFilePath?: string;
+    /**
+     * Keep ORT's optimized graph in this folder and load it from there next
+     * time with rewrites off (CPU sessions of inline-sized models; see
+     * optimized_cache.ts). `optimizedCache` on the session says what happened.
+     */
+    readonly optimizedCacheDir?: string;
     /** Outputs that `runOrt` leaves in the provider's memory (state fed back next run); the rest come to the host. */
     readonly keepOnDevice?: readonly string[];
     /** A label for errors, e.g. 'train'. */
@@ -59,6 +66,8 @@ export class CapiSession implements ValueOwner {
   readonly outputs: readonly IOInfo[];
   /** Memory that kept outputs live in. */
   readonly deviceMemory: MemoryKind;
+  /** The optimized-graph cache: loaded from it, written to it, or not used. */
+  readonly optimizedCache: 'hit' | 'written' | 'off';
   private ptr: OrtSessionPtr | null;
   private readonly inputByName: Map<string, IOInfo>;
   private readonly outputByName: Map<string, IOInfo>;
@@ -76,8 +85,10 @@ export class CapiSession implements ValueOwner {
     readonly deviceId: number,
     readonly name: string,
     private readonly options: CapiSession.Options,
+    cache: 'hit' | 'written' | 'off' = 'off',
   ) {
     this.ptr = ptr;
+    this.optimizedCache = cache;
     released.register(this, ptr, this);
     this.deviceMemory = DEVICE_MEMORY[provider];
     this.keep = new Set(options.keepOnDevice ?? []);
@@ -95,30 +106,24 @@ export class CapiSession implements ValueOwner {
     const deviceId = o.deviceId ?? 0;
     assertProviderListed(provider);
     const name = o.name ?? (model instanceof Graph ? model.name : typeof model === 'string' ? model : 'model bytes');
-    const what = `session '${name}' (${provider})`;
-    const { api } = ortLibrary();
-    const env = ortEnv();
     const src = prepare(model, o.inlineLimitBytes ?? 2 ** 30, o.tempDir);
-    const so = createSessionOptions(src.folder ? { ...o, externalDataDir: src.folder } : o, provider, deviceId);
+    const base = src.folder ? { ...o, externalDataDir: src.folder } : o;
     try {
-      const out: [OrtSessionPtr | null] = [null];
-      const status =
-        typeof src.model === 'string'
-          ? await callAsync<ReturnType<typeof api.CreateSession>>((cb) => api.CreateSession.async(env, src.model as string, so, out, cb))
-          : await callAsync<ReturnType<typeof api.CreateSessionFromArray>>((cb) =>
-              api.CreateSessionFromArray.async(env, src.model as Uint8Array, (src.model as Uint8Array).byteLength, so, out, cb),
-            );
-      try {
-        check(status, typeof src.model === 'string' ? 'CreateSession' : 'CreateSessionFromArray', what);
-      } catch (e) {
-        if (provider !== 'cpu' && e instanceof OrtError && /provider|cuda|cudnn|cublas|webgpu|dawn|adapter|vulkan|shared library/i.test(e.ortMessage)) {
-          throw providerError(provider, e);
+      const cache =
+        o.optimizedCacheDir && src.model instanceof Uint8Array && !src.folder ? optimizedCacheEntry(o.optimizedCacheDir, src.model, o, provider, ortLibrary().version) : null;
+      if (cache?.hit) {
+        try {
+          const ptr = await openSession(cache.path, { ...base, graphOptimizationLevel: 'disabled' }, provider, deviceId, name);
+          return new CapiSession(ptr, provider, deviceId, name, o, 'hit');
+        } catch {
+          // Unreadable (cut short, or from another build): drop it and rebuild it below.
+          dropOptimized(cache);
         }
-        throw e;
       }
-      return new CapiSession(out[0]!, provider, deviceId, name, o);
+      const ptr = await openSession(src.model, cache ? { ...base, optimizedModelFilePath: cache.partial } : base, provider, deviceId, name);
+      if (cache) commitOptimized(cache);
+      return new CapiSession(ptr, provider, deviceId, name, o, cache ? 'written' : 'off');
     } finally {
-      releaseSessionOptions(so);
       src.cleanup();
     }
   }
@@ -318,6 +323,32 @@ function checkShape(name: string, shape: readonly Dim[], dims: readonly number[]
 function hostOrt(t: OrtTensor, name: string): OrtTensor {
   if (t.location !== 'cpu' && t.location !== 'cpu-pinned') throw new Error(`input '${name}': an ort.Tensor on '${t.location}' cannot be bound by the C API backend; pass TensorData or a CapiValue`);
   return t;
+}
+
+/** OrtApi::CreateSession(FromArray) off the JS thread, with a provider's load failure named as such. */
+async function openSession(model: Uint8Array | string, o: CapiSession.Options, provider: Provider, deviceId: number, name: string): Promise<OrtSessionPtr> {
+  const what = `session '${name}' (${provider})`;
+  const { api } = ortLibrary();
+  const env = ortEnv();
+  const so = createSessionOptions(o, provider, deviceId);
+  try {
+    const out: [OrtSessionPtr | null] = [null];
+    const status =
+      typeof model === 'string'
+        ? await callAsync<ReturnType<typeof api.CreateSession>>((cb) => api.CreateSession.async(env, model, so, out, cb))
+        : await callAsync<ReturnType<typeof api.CreateSessionFromArray>>((cb) => api.CreateSessionFromArray.async(env, model, model.byteLength, so, out, cb));
+    try {
+      check(status, typeof model === 'string' ? 'CreateSession' : 'CreateSessionFromArray', what);
+    } catch (e) {
+      if (provider !== 'cpu' && e instanceof OrtError && /provider|cuda|cudnn|cublas|webgpu|dawn|adapter|vulkan|shared library/i.test(e.ortMessage)) {
+        throw providerError(provider, e);
+      }
+      throw e;
+    }
+    return out[0]!;
+  } finally {
+    releaseSessionOptions(so);
+  }
 }
 
 /** Names, element types and shapes (symbolic dims by name) of the session's inputs or outputs. */
