@@ -22,7 +22,7 @@ const execFileP = promisify(execFile);
 
 interface TrainJson {
   steps: number;
-  phases: { loadModel: number; openData: number; buildArtifacts: number; createSessions: number; firstStep: number; steadyStep: number; peakRssMiB: number };
+  phases: { loadModel: number; openData: number; buildArtifacts: number; createSessions: number; graphCache: string; firstStep: number; steadyStep: number; peakRssMiB: number };
   dataWaitShare: number;
   samplesPerSecond: number;
   checkpoints: { last?: string };
@@ -51,7 +51,8 @@ export async function run2b(): Promise<BenchResult[]> {
 
 async function run2bAt(pixels: number): Promise<BenchResult[]> {
   const work = mkdtempSync(join(tmpdir(), 'vlreward-cli2b-'));
-  const env = { HF_HUB_CACHE: join(work, 'hub'), HF_HUB_OFFLINE: '1' };
+  // A cache folder of its own: the first train run starts with no ORT optimized graphs (cold), the second finds them (warm).
+  const env = { HF_HUB_CACHE: join(work, 'hub'), HF_HUB_OFFLINE: '1', VLREWARD_CACHE_DIR: join(work, 'cache') };
   try {
     const synth = await vlreward(['model', 'synth', '--cache', env.HF_HUB_CACHE], env);
     const root = join(work, 'aloha');
@@ -61,10 +62,16 @@ async function run2bAt(pixels: number): Promise<BenchResult[]> {
     // Full 640x480 frames (≈ 1000 tokens): activations of the fused step do not fit 24 GiB beside the
     // weights, so that run recomputes layers in the backward pass (--gradient-checkpointing).
     const full = pixels >= 640 * 480;
-    const tr = await vlreward(['train', ...common, '--batch-size', '1', '--max-steps', '3', '--eval-every', '0', '--val-fraction', '0.34', '--ckpt-dir', ckpt, '--json', ...(full ? ['--gradient-checkpointing'] : [])], env);
+    const trainArgs = (dir: string, batch: number, steps: number) => ['train', ...common, '--batch-size', String(batch), '--max-steps', String(steps), '--eval-every', '0', '--val-fraction', '0.34', '--ckpt-dir', dir, '--json', ...(full ? ['--gradient-checkpointing'] : [])];
+    const ttfsOf = (q: TrainJson['phases']) => q.loadModel + q.openData + q.buildArtifacts + q.createSessions + q.firstStep;
+    const tr = await vlreward(trainArgs(ckpt, 1, 3), env);
     const j = JSON.parse(tr.stdout.trim().split('\n').at(-1)!) as TrainJson;
     const p = j.phases;
-    const ttfs = p.loadModel + p.openData + p.buildArtifacts + p.createSessions + p.firstStep;
+    const ttfs = ttfsOf(p);
+    // The same job again: weights in the page cache, ORT's optimized graph in VLREWARD_CACHE_DIR.
+    const warm = (JSON.parse((await vlreward(trainArgs(join(work, 'ckpt-warm'), 1, 2), env)).stdout.trim().split('\n').at(-1)!) as TrainJson).phases;
+    // Batch 2 (the reduced-resolution run only; the full frames need checkpointing at B=1 already).
+    const b2 = full ? null : (JSON.parse((await vlreward(trainArgs(join(work, 'ckpt-b2'), 2, 3), env)).stdout.trim().split('\n').at(-1)!) as TrainJson).phases;
     const pred = await vlreward(['predict', '--ckpt', ckpt, '--root', root, '--episode', '0', '--out', join(work, 'curve')], env);
     // The other commands on the same checkpoint (the reduced-resolution run only: minutes each).
     const more: BenchResult[] = [];
@@ -92,8 +99,10 @@ async function run2bAt(pixels: number): Promise<BenchResult[]> {
       { name: 'cli_2b_build_graphs', value: round(p.buildArtifacts), unit: 's', note: 'training graphs incl. autodiff' },
       { name: 'cli_2b_create_sessions', value: round(p.createSessions), unit: 's', note: 'ORT CPU session of the fused train graph (frozen weights fed as one shared input)' },
       { name: 'cli_2b_first_step', value: round(p.firstStep), unit: 's', note: 'first batch decode + encode + fused LoRA step' },
-      { name: 'cli_2b_time_to_first_step', value: round(ttfs), unit: 's', note: 'cold: no session cache (goal ≤ 20 s warm is not met)' },
+      { name: 'cli_2b_time_to_first_step', value: round(ttfs), unit: 's', note: `cold: ORT optimized-graph cache empty (${p.graphCache})` },
+      { name: 'cli_2b_time_to_first_step_warm', value: round(ttfsOf(warm)), unit: 's', note: `second run (graph cache ${warm.graphCache}): weights ${round(warm.loadModel)} s, sessions ${round(warm.createSessions)} s, first step ${round(warm.firstStep)} s; goal ≤ 20 s` },
       { name: 'cli_2b_steady_step', value: round(p.steadyStep), unit: 's', note },
+      ...(b2 ? [{ name: 'cli_2b_steady_step_b2', value: round(b2.steadyStep), unit: 's', note: `batch 2 (${round(2 / b2.steadyStep, 3)} samples/s vs ${round(1 / p.steadyStep, 3)} at B=1); peak RSS ${round(b2.peakRssMiB / 1024, 2)} GiB` }] : []),
       { name: 'cli_2b_data_wait_share', value: round(100 * j.dataWaitShare), unit: '% of loop time', note: 'prefetch 4 batches' },
       { name: 'cli_2b_peak_rss', value: round(p.peakRssMiB / 1024, 2), unit: 'GiB', note: 'train process VmHWM (goal < 20 GiB at B=1)' },
       { name: 'cli_2b_train_command', value: round(tr.seconds), unit: 's', note: `whole vlreward train (${j.steps} steps + final eval + checkpoint)` },

@@ -79,6 +79,36 @@ describe('TrainingSession (C API) against onnxruntime-node on the same graphs', 
   });
 });
 
+describe('shape-specialized sessions (specializeShapes)', () => {
+  it('the first n batch shapes get sessions with fixed dims, later ones the general session; losses and state as without', async () => {
+    const art = artifacts('lora', ['train', 'eval']);
+    const plain = await TrainingSession.create(art, { ...SESSION, seed: 3 });
+    const spec = await TrainingSession.create(art, { ...SESSION, seed: 3, specializeShapes: 2 });
+    for (const [i, seq] of [6, 6, 7, 8, 6].entries()) {
+      const b = toyBatch(CFG, 2, seq, 60 + i);
+      const [a, c] = [await plain.step(b, 1e-2), await spec.step(b, 1e-2)];
+      expect(c.loss).toBeCloseTo(a.loss, 6);
+      expect(c.gradNorm).toBeCloseTo(a.gradNorm, 5);
+    }
+    expect(spec.sessionKeys).toEqual(['train|{"batch":2,"seq":6}', 'train|{"batch":2,"seq":7}', 'train']);
+    expect(plain.sessionKeys).toEqual(['train']);
+    const e = toyBatch(CFG, 3, 5, 99);
+    expect(Number((await spec.evaluate(e)).loss.data[0])).toBeCloseTo(Number((await plain.evaluate(e)).loss.data[0]), 6);
+    expect(spec.sessionKeys).toContain('eval|{"batch":3,"seq":5}');
+    expect(spec.sessionCreationSeconds).toBeGreaterThan(0);
+    const [sa, sb] = [await plain.getTrainableState(), await spec.getTrainableState()];
+    for (const [k, t] of Object.entries(sa.params)) {
+      const x = t.data as Float32Array;
+      const y = sb.params[k]!.data as Float32Array;
+      let d = 0;
+      for (let j = 0; j < x.length; j++) d = Math.max(d, Math.abs(x[j]! - y[j]!));
+      expect(d, k).toBeLessThan(1e-5);
+    }
+    await plain.dispose();
+    await spec.dispose();
+  });
+});
+
 /** Resident set size in MiB. */
 const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
 

@@ -109,7 +109,7 @@ export interface TrainPhases {
   readonly openData: number;
   /** training graphs (autodiff included). */
   readonly buildArtifacts: number;
-  /** the ORT session(s) the first step runs (graph optimisation, initializer copies). */
+  /** the ORT session(s) the first step runs (graph optimisation, memory planning); on CPU created for the first batch's shape. */
   readonly createSessions: number;
   /** ORT's optimized-graph cache for those sessions: 'hit' (rewrites skipped), 'written' (first run), 'off'. */
   readonly graphCache: 'hit' | 'written' | 'off';
@@ -195,10 +195,12 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
     const buildArtifacts = clock();
     // Create the sessions the first step runs now, so their cost is reported apart from the step's.
     const fused = cfg.gradAccum === 1 && collective.size === 1;
+    // Shape-specialized sessions (CPU) are created for the first batch's dims, inside the first step;
+    // their creation time is taken out of that step below.
     const firstKinds = fused ? (['train'] as const) : (['gradient', 'optimizer'] as const);
-    await session.runner.prepare(firstKinds);
-    const createSessions = clock();
-    const graphCache = (await session.runner.optimizedCache(firstKinds[0])) ?? 'off';
+    if (!session.shapeSpecialized) await session.runner.prepare(firstKinds);
+    const prepared = clock();
+    let createdInFirstStep = 0;
     const encode: EncodeFn<unknown> = processorEncode(proc) as EncodeFn<unknown>;
     // adapter_config.json describes the adapter this session trains (not the defaults).
     const lora = session.lora;
@@ -231,6 +233,7 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
       ...(collective.size > 1 ? { collective } : {}),
       onStep: (r) => {
         stepEnds.push(performance.now());
+        if (stepEnds.length === 1) createdInFirstStep = session!.runner.sessionCreationSeconds;
         o.onStep?.(r);
       },
       ...(o.onEval ? { onEval: o.onEval } : {}),
@@ -241,9 +244,9 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
       loadModel,
       openData,
       buildArtifacts,
-      createSessions,
-      graphCache,
-      firstStep: stepEnds.length ? (stepEnds[0]! - loopStart) / 1000 : NaN,
+      createSessions: session.shapeSpecialized ? createdInFirstStep : prepared,
+      graphCache: (await session.runner.optimizedCache(firstKinds[0])) ?? 'off',
+      firstStep: stepEnds.length ? (stepEnds[0]! - loopStart) / 1000 - (session.shapeSpecialized ? createdInFirstStep : 0) : NaN,
       steadyStep: gaps.length ? gaps[Math.floor(gaps.length / 2)]! : NaN,
       peakRssMiB: peakRssMiB(),
     };

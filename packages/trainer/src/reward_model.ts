@@ -99,6 +99,12 @@ export function rewardTrainingOptions(o: RewardModelOptions): Qwen3VLTrainingOpt
   };
 }
 
+/**
+ * Batch shapes per graph that get a session with fixed dims on the CPU (TrainingSession's
+ * specializeShapes): a fixed batch and sequence length, plus an epoch's shorter last batch.
+ */
+const SPECIALIZED_SHAPES = 2;
+
 export class RewardModelSession implements TrainerSession<Qwen3VLBatch> {
   private constructor(
     /** The graphs this session runs (what tests compare with the fixture check's). */
@@ -107,6 +113,8 @@ export class RewardModelSession implements TrainerSession<Qwen3VLBatch> {
     readonly config: Qwen3VLConfig,
     readonly numClasses: number,
     readonly lora: LoraConfig | null,
+    /** Sessions are created per batch shape on first use (CPU), so `runner.prepare` without a batch would build an unused one. */
+    readonly shapeSpecialized: boolean,
   ) {}
 
   static async create(o: RewardModelOptions): Promise<RewardModelSession> {
@@ -123,8 +131,10 @@ export class RewardModelSession implements TrainerSession<Qwen3VLBatch> {
       seed: o.dropoutSeed ?? o.seed ?? 0,
       ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}),
       ...(cacheDir ? { optimizedCacheDir: cacheDir } : {}),
+      // CPU: sessions with the batch's dims fixed plan memory ~10x faster (2B LoRA gradient graph: 1.1 s vs 11.6 s).
+      ...(dev.provider === 'cpu' ? { specializeShapes: SPECIALIZED_SHAPES } : {}),
     });
-    return new RewardModelSession(artifacts, runner, cfg, o.numClasses, opts.lora ?? null);
+    return new RewardModelSession(artifacts, runner, cfg, o.numClasses, opts.lora ?? null, dev.provider === 'cpu');
   }
 
   private feeds(batch: Qwen3VLBatch, labels: boolean): Record<string, TensorData> {

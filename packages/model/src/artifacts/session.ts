@@ -47,6 +47,15 @@ export interface TrainingSessionOptions extends Omit<CapiSession.Options, 'keepO
   readonly state?: TrainableState;
   /** Seed of the dropout masks (each step's masks derive from it). Default 0. */
   readonly seed?: number;
+  /**
+   * Give each graph's first `n` batch shapes a session of their own, with the
+   * batch's symbolic dims (batch, seq, patches, …) fixed through ORT's free
+   * dimension overrides; later shapes share one general session. ORT plans
+   * memory for a backward graph with a symbolic sequence length far more
+   * slowly: the 2B LoRA gradient graph took 11.6 s to create with symbolic
+   * dims and 1.1 s with fixed ones. Default 0 (one general session per graph).
+   */
+  readonly specializeShapes?: number;
 }
 
 /** State and accumulators: host tensors (until the first run) or values a run kept in the provider's memory. */
@@ -56,7 +65,11 @@ type Feeds = Record<string, Value>;
 export class TrainingSession {
   readonly manifest: ArtifactManifest;
   private readonly trainable: readonly string[];
-  private readonly sessions = new Map<GraphKind, Promise<CapiSession>>();
+  /** Sessions by graph kind ('train') or kind and fixed dims ('train|{"batch":2,…}'). */
+  private readonly sessions = new Map<string, Promise<CapiSession>>();
+  /** Shape-specialized sessions created per kind (see specializeShapes). */
+  private readonly specialized = new Map<GraphKind, number>();
+  private creationSeconds = 0;
   /** Live training state: param names, adam.m/*, adam.v/*, amp.* → a host tensor or a CapiValue. */
   private readonly state = new Map<string, Value>();
   private acc: Map<string, Value> | null = null;
@@ -99,14 +112,24 @@ export class TrainingSession {
    * Create the ORT sessions of `kinds` now (they are otherwise created on first
    * use), e.g. to time session creation apart from the first step.
    */
-  async prepare(kinds: readonly GraphKind[]): Promise<void> {
-    for (const k of kinds) if (this.manifest.graphs.includes(k)) await this.session(k);
+  async prepare(kinds: readonly GraphKind[], batch?: Readonly<Record<string, TensorData>>): Promise<void> {
+    for (const k of kinds) if (this.manifest.graphs.includes(k)) await this.session(k, batch);
+  }
+
+  /** The sessions created so far: a graph kind, or a kind and the dims it was specialized to ('train|{"batch":2,"seq":6}'). */
+  get sessionKeys(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** Seconds spent creating ORT sessions so far (they are created on first use). */
+  get sessionCreationSeconds(): number {
+    return this.creationSeconds;
   }
 
   /** Whether the session of `kind` came from ORT's optimized-graph cache ('hit'), filled it ('written') or had none ('off'); null until created. */
   async optimizedCache(kind: GraphKind): Promise<'hit' | 'written' | 'off' | null> {
-    const s = this.sessions.get(kind);
-    return s ? (await s).optimizedCache : null;
+    for (const [k, s] of this.sessions) if (k === kind || k.startsWith(`${kind}|`)) return (await s).optimizedCache;
+    return null;
   }
 
   /** Optimizer steps applied so far. */
@@ -122,7 +145,7 @@ export class TrainingSession {
   /** One fused optimizer step: forward + backward + clip + AdamW in a single session run. */
   async step(batch: Readonly<Record<string, TensorData>>, lr: number): Promise<StepResult> {
     if (this.micro > 0) throw new Error(`TrainingSession.step: ${this.micro} accumulated micro-batch(es) pending; call apply() first`);
-    const sess = await this.session('train');
+    const sess = await this.session('train', batch);
     const feeds: Feeds = { ...batch, ...this.stateFeeds(), [IO.step]: scalarF32(this.stepCount + 1), [IO.lr]: scalarF32(lr) };
     this.addDropout(feeds, batch, 'train', 0);
     const out = await this.run(sess, feeds);
@@ -133,7 +156,7 @@ export class TrainingSession {
 
   /** Forward + backward of one micro-batch, adding its gradients into the accumulators. */
   async accumulate(batch: Readonly<Record<string, TensorData>>): Promise<{ loss: number; logits: TensorData }> {
-    const sess = await this.session('gradient');
+    const sess = await this.session('gradient', batch);
     if (!this.acc) this.acc = new Map(this.zeroGrads());
     const feeds: Feeds = { ...batch };
     for (const name of this.trainable) {
@@ -154,7 +177,7 @@ export class TrainingSession {
    * pending accumulation are untouched (gradient checks, diagnostics).
    */
   async computeGradients(batch: Readonly<Record<string, TensorData>>): Promise<{ loss: number; logits: TensorData; grads: Record<string, TensorData> }> {
-    const sess = await this.session('gradient');
+    const sess = await this.session('gradient', batch);
     const feeds: Feeds = { ...batch };
     const zero = this.zeroGrads();
     for (const name of this.trainable) {
@@ -238,7 +261,7 @@ export class TrainingSession {
 
   /** Label-free forward (the 'infer' graph) with the current parameters: logits and any extra outputs. */
   async infer(batch: Readonly<Record<string, TensorData>>): Promise<Record<string, TensorData> & { logits: TensorData }> {
-    const sess = await this.session('infer');
+    const sess = await this.session('infer', batch);
     const feeds: Feeds = {};
     for (const spec of this.manifest.inferInputs) {
       const t = batch[spec.name];
@@ -254,7 +277,7 @@ export class TrainingSession {
 
   /** Forward only (no dropout) with the current trainable values: logits, loss and any extra outputs. */
   async evaluate(batch: Readonly<Record<string, TensorData>>): Promise<Record<string, TensorData> & { logits: TensorData; loss: TensorData }> {
-    const sess = await this.session('eval');
+    const sess = await this.session('eval', batch);
     const feeds: Feeds = { ...batch };
     for (const name of this.trainable) if (sess.inputs.some((i) => i.name === name)) feeds[name] = this.state.get(name)!;
     const out = await this.run(sess, feeds);
@@ -421,17 +444,49 @@ export class TrainingSession {
     this.setTrainableState({ step: 0, params, m, v });
   }
 
-  private session(kind: GraphKind): Promise<CapiSession> {
-    let s = this.sessions.get(kind);
-    if (!s) {
-      const model = 'graphs' in this.source ? this.source.graphs[kind] : this.source.models[kind];
-      if (!model) throw new Error(`TrainingSession: these artifacts have no '${kind}' graph (built: ${this.manifest.graphs.join(', ')})`);
-      const { params: _p, state: _s, seed: _seed, ...sessionOptions } = this.options;
-      // The IoBinding keeps each kind's updated state where the provider computed it (docs/GPU.md, "where training state lives").
-      s = CapiSession.create(model, { ...sessionOptions, keepOnDevice: stateOutputs(kind, this.trainable, this.manifest.lossScaling), name: `${this.manifest.name}/${kind}` });
-      this.sessions.set(kind, s);
+  /** The session of `kind` for this batch's shape: a shape-specialized one (specializeShapes) or the general one. */
+  private session(kind: GraphKind, batch?: Readonly<Record<string, TensorData>>): Promise<CapiSession> {
+    const dims = batch && (this.options.specializeShapes ?? 0) > 0 ? this.boundDims(kind, batch) : null;
+    const key = dims ? `${kind}|${JSON.stringify(dims)}` : kind;
+    const have = this.sessions.get(key);
+    if (have) return have;
+    if (dims) {
+      const n = this.specialized.get(kind) ?? 0;
+      if (n >= this.options.specializeShapes!) return this.session(kind);
+      this.specialized.set(kind, n + 1);
     }
+    const model = 'graphs' in this.source ? this.source.graphs[kind] : this.source.models[kind];
+    if (!model) throw new Error(`TrainingSession: these artifacts have no '${kind}' graph (built: ${this.manifest.graphs.join(', ')})`);
+    const { params: _p, state: _s, seed: _seed, specializeShapes: _n, ...sessionOptions } = this.options;
+    const t0 = performance.now();
+    // The IoBinding keeps each kind's updated state where the provider computed it (docs/GPU.md, "where training state lives").
+    const s = CapiSession.create(model, {
+      ...sessionOptions,
+      ...(dims ? { freeDimensionOverrides: { ...(sessionOptions.freeDimensionOverrides ?? {}), ...dims } } : {}),
+      keepOnDevice: stateOutputs(kind, this.trainable, this.manifest.lossScaling),
+      name: `${this.manifest.name}/${kind}`,
+    });
+    void s.then(
+      () => (this.creationSeconds += (performance.now() - t0) / 1000),
+      () => {},
+    );
+    this.sessions.set(key, s);
     return s;
+  }
+
+  /** The symbolic dims of `kind`'s batch inputs as `batch` binds them (sorted by name), or null when it binds none. */
+  private boundDims(kind: GraphKind, batch: Readonly<Record<string, TensorData>>): Record<string, number> | null {
+    const specs = kind === 'eval' ? this.manifest.evalInputs : kind === 'infer' ? this.manifest.inferInputs : kind === 'optimizer' ? [] : this.manifest.batchInputs;
+    const bound = new Map<string, number>();
+    for (const spec of specs) {
+      const t = batch[spec.name];
+      if (!t) continue;
+      spec.shape.forEach((d, i) => {
+        if (typeof d === 'string' && t.dims[i] !== undefined) bound.set(d, t.dims[i]!);
+      });
+    }
+    if (bound.size === 0) return null;
+    return Object.fromEntries([...bound].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
 
   private stateFeeds(): Feeds {
@@ -444,19 +499,12 @@ export class TrainingSession {
   private addDropout(feeds: Feeds, batch: Readonly<Record<string, TensorData>>, kind: GraphKind, micro: number): void {
     const masks = this.manifest.dropout[kind] ?? [];
     if (masks.length === 0) return;
-    const bound = new Map<string, number>();
-    for (const spec of kind === 'eval' ? this.manifest.evalInputs : kind === 'infer' ? this.manifest.inferInputs : this.manifest.batchInputs) {
-      const t = batch[spec.name];
-      if (!t) continue;
-      spec.shape.forEach((d, i) => {
-        if (typeof d === 'string' && t.dims[i] !== undefined) bound.set(d, t.dims[i]!);
-      });
-    }
+    const bound = this.boundDims(kind, batch) ?? {};
     for (const m of masks) {
       const dims = m.shape.map((d) => {
         if (typeof d === 'number') return d;
-        const v = bound.get(d);
-        if (v === undefined) throw new Error(`dropout mask '${m.input}': dim '${d}' is not bound by any batch input (${[...bound.keys()].join(', ')})`);
+        const v = bound[d];
+        if (v === undefined) throw new Error(`dropout mask '${m.input}': dim '${d}' is not bound by any batch input (${Object.keys(bound).join(', ')})`);
         return v;
       });
       feeds[m.input] = bernoulliMask(dims, 1 - m.p, `${this.seed}|${this.stepCount}|${micro}|${m.input}`);
