@@ -114,7 +114,7 @@ prepare)
   fi
   du -sh "$run_dir" "$stage"/part*.tar.xz 2>/dev/null || true
   say "GPU run 1: carry ['.gpu/part1.tar.xz'], command: bash scripts/gpu/gpu-check.sh part1"
-  say "GPU run 2: carry ['.gpu/part2.tar.xz', '.gpu/run'], command: bash scripts/gpu/gpu-check.sh run ..."
+  say "GPU run 2 (right after): carry ['.gpu/part2.tar.xz', '.gpu/run'], timeout_s 600, command: VLR_HF_TIMEOUT=90 bash scripts/gpu/gpu-check.sh run --sizes tiny,mid,2b --modes lora,full --steps 3 --hf lora,full --budget-s 280 (docs/GPU.md)"
   ;;
 part1)
   unpack "$stage/part1.tar.xz"
