@@ -146,6 +146,7 @@ export {
   floatToBf16Bits,
   floatToF16Bits,
   toFloat32,
+  widen16ToFloat32,
 } from './io/float16.js';
 export { decodeModel, encodeModel, externalDataBytes, IR_VERSION, saveModel, serialize, serializeModel, toModelProto, writeExternalData } from './serialize.js';
 export type { ExternalDataBlob, ExternalDataOptions, ModelProto, SavedModel, SerializedModel, SerializeOptions } from './serialize.js';

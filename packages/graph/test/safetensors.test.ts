@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Imported from the io modules directly so this suite does not depend on the op registry.
-import { bf16BitsToFloat, castTensorData, f16BitsToFloat, floatToBf16Bits, floatToF16Bits, toFloat32 } from '../src/io/float16.js';
+import { bf16BitsToFloat, castTensorData, f16BitsToFloat, floatToBf16Bits, floatToF16Bits, toFloat32, widen16ToFloat32 } from '../src/io/float16.js';
 import { openSafetensors, parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { openSafetensorsDir, writeSafetensorsSharded } from '../src/io/safetensors_dir.js';
 import { tensorData, type TensorData } from '../src/tensor_data.js';
@@ -57,6 +57,43 @@ describe('safetensors round trip', () => {
     for (const [k, t] of src) expectSame(tensors.get(k), t);
     // In-memory serialization is the same bytes as the file.
     expect(Buffer.from(serializeSafetensors(src, { format: 'pt', note: 'x' }))).toEqual(await readFile(path));
+  });
+
+  it('readFloat32 equals read() then castTensorData(float32) for every dtype', async () => {
+    const t = sample();
+    // Odd lengths put later 16-bit tensors at offsets that are not 4-aligned in the file.
+    t.set('bf16_odd', tensorData('bfloat16', [5], Uint16Array.from([0x0001, 0x8000, 0xff80, 0x7fc1, 0x3f80])));
+    t.set('f16_odd', tensorData('float16', [3], Uint16Array.from([0x0001, 0xfc00, 0x7e01])));
+    const p = join(dir, 'float32.safetensors');
+    await writeSafetensors(p, t, undefined, { fsync: false });
+    const f = await openSafetensors(p);
+    try {
+      for (const name of f.names) {
+        const got = await f.readFloat32(name);
+        expect(got.dtype).toBe('float32');
+        expectSame(got, castTensorData(await f.read(name), 'float32'));
+      }
+    } finally {
+      await f.close();
+    }
+    const d = await openSafetensorsDir(dir, { singleName: 'float32.safetensors' });
+    try {
+      expectSame(await d.readFloat32('bf16_odd'), castTensorData(t.get('bf16_odd')!, 'float32'));
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('readFloat32 names file and tensor when the file shrinks under it', async () => {
+    const p = join(dir, 'shrinks.safetensors');
+    await writeSafetensors(p, new Map([['w', tensorData('bfloat16', [1024], new Uint16Array(1024))]]), undefined, { fsync: false });
+    const f = await openSafetensors(p);
+    try {
+      await truncate(p, 1000);
+      await expect(f.readFloat32('w')).rejects.toThrow(/shrinks\.safetensors: tensor 'w': unexpected end of file at byte \d+/);
+    } finally {
+      await f.close();
+    }
   });
 
   it('lays out like the reference: 8-aligned space-padded header, element-aligned data, deterministic', async () => {
@@ -336,6 +373,36 @@ describe('16-bit float conversion', () => {
     const fast = castTensorData(t, 'bfloat16').data as Uint16Array;
     const bad = vals.filter((v, i) => (Number.isNaN(v) ? !Number.isNaN(bf16BitsToFloat(fast[i]!)) : fast[i] !== floatToBf16Bits(v)));
     expect(bad).toEqual([]);
+  });
+
+  it('widen16ToFloat32 matches the per-element decoders on every bit pattern, separate or in place', () => {
+    // All 65536 patterns: ±0, subnormals, ±Inf and NaNs (with payloads) included; plus one so n is odd.
+    const n = 0x10001;
+    const bits = new Uint16Array(n);
+    for (let i = 0; i < n; i++) bits[i] = i & 0xffff;
+    for (const [dtype, decode] of [['bfloat16', bf16BitsToFloat], ['float16', f16BitsToFloat]] as const) {
+      const want = new Float32Array(n);
+      for (let i = 0; i < n; i++) want[i] = decode(bits[i]!);
+      const separate = new Float32Array(n);
+      widen16ToFloat32(dtype, bits, separate);
+      // In place: the 16-bit values in the upper half of the f32 buffer, as readFloat32 reads them.
+      const inPlace = new Float32Array(n);
+      const src = new Uint16Array(inPlace.buffer, 2 * n, n);
+      src.set(bits);
+      widen16ToFloat32(dtype, src, inPlace);
+      // Bit-exact, -0 and subnormals included; a NaN stays NaN (a JS number may not keep its payload).
+      const w = new Uint32Array(want.buffer);
+      for (const got of [separate, inPlace]) {
+        const g = new Uint32Array(got.buffer);
+        const bad = [...bits].filter((_, i) => (Number.isNaN(want[i]) ? !Number.isNaN(got[i]) : g[i] !== w[i]));
+        expect(bad).toEqual([]);
+        // bf16 is the top half of an f32: every pattern, NaN payloads included, is exactly `bits << 16`.
+        if (dtype === 'bfloat16') expect([...bits].filter((b, i) => g[i] !== ((b << 16) >>> 0))).toEqual([]);
+      }
+    }
+    expect(bf16BitsToFloat(0x8000)).toBe(-0);
+    expect(bf16BitsToFloat(0x0001)).toBe(2 ** -133); // smallest bf16 subnormal
+    expect(() => widen16ToFloat32('bfloat16', bits, new Float32Array(3))).toThrow(/65537 source elements, 3 output elements/);
   });
 
   it('castTensorData / toFloat32 convert between dtypes', () => {

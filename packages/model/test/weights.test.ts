@@ -42,6 +42,28 @@ describe('loadQwen3VLWeights', () => {
     );
   });
 
+  it('names a tensor of another dtype with file and name', async () => {
+    const w = randomQwen3VLWeights(config, 1);
+    const name = 'model.language_model.layers.1.mlp.up_proj.weight';
+    w.set(name, castTensorData(w.get(name)!, 'int32'));
+    const dir = join(tmp, 'int32');
+    await writeSafetensorsSharded(dir, w, { fsync: false });
+    await expect(loadQwen3VLWeights(dir, config)).rejects.toThrow(
+      new RegExp(`${dir}: tensor '${name.replace(/\./g, '\\.')}' has dtype I32 \\(expected F32, BF16 or F16\\)`),
+    );
+  });
+
+  it('keeps only the names the filter allows, in table order', async () => {
+    const w = randomQwen3VLWeights(config, 2);
+    const bf = new Map<string, TensorData>([...w].map(([k, v]) => [k, castTensorData(v, 'bfloat16')]));
+    const dir = join(tmp, 'filtered');
+    await writeSafetensorsSharded(dir, bf, { maxShardBytes: 40_000, fsync: false });
+    const got = await loadQwen3VLWeights(dir, config, { filter: (n) => !n.startsWith('model.visual.') });
+    const want = [...w.keys()].filter((n) => !n.startsWith('model.visual.'));
+    expect([...got.keys()]).toEqual(want);
+    for (const n of want) expect(got.get(n)!.data).toEqual(castTensorData(bf.get(n)!, 'float32').data);
+  });
+
   it('a folder without weights is a clear error', async () => {
     await expect(loadQwen3VLWeights(join(tmp, 'nope'), config)).rejects.toThrow(/cannot open weights: .*no weights found/);
   });

@@ -62,6 +62,27 @@ export function floatToF16Bits(value: number): number {
   return sign | r;
 }
 
+/**
+ * 16-bit float bits → float32 values, `out[i] = value(src[i])`. `src` may be
+ * a separate array or lie in the upper half of `out`'s own bytes (bytes
+ * [2n, 4n) of an n-element `out`): the forward loop reads element i before
+ * its write reaches any element not yet read, so a loader can read a file's
+ * 16-bit tensor straight into its f32 buffer and widen it there, with no
+ * second buffer.
+ */
+export function widen16ToFloat32(dtype: 'bfloat16' | 'float16', src: Uint16Array, out: Float32Array): void {
+  const n = src.length;
+  if (out.length !== n) throw new Error(`widen16ToFloat32: ${n} source elements, ${out.length} output elements`);
+  if (dtype === 'bfloat16') {
+    // bf16 is the top half of an f32: one shift per element. Int32 view: `s << 16`
+    // is already an int32, so the store needs no conversion.
+    const o = new Int32Array(out.buffer, out.byteOffset, n);
+    for (let i = 0; i < n; i++) o[i] = src[i]! << 16;
+  } else {
+    for (let i = 0; i < n; i++) out[i] = f16BitsToFloat(src[i]!);
+  }
+}
+
 /** Any tensor → Float32Array of its values (bf16/f16 decoded, ints converted, a copy for float32). */
 export function toFloat32(t: TensorData): Float32Array {
   const src = t.data;
@@ -71,18 +92,10 @@ export function toFloat32(t: TensorData): Float32Array {
     case 'float32':
       out.set(src as Float32Array);
       return out;
-    case 'bfloat16': {
-      const s = src as Uint16Array;
-      // Int32 view: `s << 16` is already an int32, so the store needs no conversion.
-      const o = new Int32Array(out.buffer);
-      for (let i = 0; i < n; i++) o[i] = s[i]! << 16;
+    case 'bfloat16':
+    case 'float16':
+      widen16ToFloat32(t.dtype, src as Uint16Array, out);
       return out;
-    }
-    case 'float16': {
-      const s = src as Uint16Array;
-      for (let i = 0; i < n; i++) out[i] = f16BitsToFloat(s[i]!);
-      return out;
-    }
     case 'int64': {
       const s = src as BigInt64Array;
       for (let i = 0; i < n; i++) out[i] = Number(s[i]!);

@@ -32,7 +32,7 @@ export {
 export type { SafetensorsIndex, ShardedWriteResult, WriteShardedOptions } from './safetensors_dir.js';
 export { gitBlobSha1, hfHubCacheDir, hubRepoDir, isHubId, resolveHubModel, storeCacheFile, writeCacheRef } from './hf_hub.js';
 export type { HubFiles, ResolveModelOptions } from './hf_hub.js';
-export { bf16BitsToFloat, castTensorData, f16BitsToFloat, floatToBf16Bits, floatToF16Bits, toFloat32 } from './float16.js';
+export { bf16BitsToFloat, castTensorData, f16BitsToFloat, floatToBf16Bits, floatToF16Bits, toFloat32, widen16ToFloat32 } from './float16.js';
 export { allocTyped, byteLength, tensorData, zeros } from '../tensor_data.js';
 export type { TensorData } from '../tensor_data.js';
 export type { DType, TypedArray } from '../dtype.js';

@@ -3,6 +3,7 @@ import { endianness } from 'node:os';
 import { BYTES_PER_ELEMENT, type DType } from '../dtype.js';
 import { numel } from '../shape.js';
 import { allocTyped, type TensorData } from '../tensor_data.js';
+import { castTensorData, widen16ToFloat32 } from './float16.js';
 
 // The safetensors format (huggingface/safetensors, safetensors/src/tensor.rs):
 //   8 bytes   u64 LE  N = header length
@@ -248,6 +249,25 @@ export class SafetensorsFile {
     const data = allocTyped(e.dtype, numel(e.dims));
     await readFully(this.fh, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), e.byteOffset, `${this.path}: tensor '${name}'`);
     return { dtype: e.dtype, dims: [...e.dims], data };
+  }
+  /**
+   * One tensor as float32 (what the f32 graphs take). A 16-bit float tensor
+   * is read straight into the upper half of its f32 buffer and widened there
+   * in one pass: one allocation per tensor, no 16-bit copy left behind.
+   * float32 is read as is; other dtypes are read, then converted.
+   */
+  async readFloat32(name: string): Promise<TensorData> {
+    const e = this.entry(name);
+    if (e.dtype !== 'bfloat16' && e.dtype !== 'float16') {
+      const t = await this.read(name);
+      return t.dtype === 'float32' ? t : castTensorData(t, 'float32');
+    }
+    const n = numel(e.dims);
+    const out = new Float32Array(n);
+    const src = new Uint16Array(out.buffer, 2 * n, n);
+    await readFully(this.fh, new Uint8Array(src.buffer, src.byteOffset, src.byteLength), e.byteOffset, `${this.path}: tensor '${name}'`);
+    widen16ToFloat32(e.dtype, src, out);
+    return { dtype: 'float32', dims: [...e.dims], data: out };
   }
   /** Read every tensor (or those `filter` keeps), in file order. */
   async readAll(filter?: (name: string) => boolean): Promise<Map<string, TensorData>> {

@@ -120,6 +120,10 @@ export class SafetensorsDir {
   read(name: string): Promise<TensorData> {
     return this.fileOf(name).read(name);
   }
+  /** One tensor as float32 (SafetensorsFile.readFloat32: 16-bit floats widened in place). */
+  readFloat32(name: string): Promise<TensorData> {
+    return this.fileOf(name).readFloat32(name);
+  }
   async readAll(filter?: (name: string) => boolean): Promise<Map<string, TensorData>> {
     const out = new Map<string, TensorData>();
     for (const name of this.owner.keys()) {

@@ -1,8 +1,8 @@
 // Hugging Face weight names of Qwen3VLForConditionalGeneration, as one
 // explicit table with a count assertion (nanoGPT from_pretrained style), and
-// loading from a safetensors folder (single file or sharded), cast to f32.
+// loading from a safetensors folder (single file or sharded), widened to f32.
 import { mulberry32 } from '@vlreward/graph';
-import { castTensorData, openSafetensorsDir, type SafetensorsDir, type TensorData } from '@vlreward/graph';
+import { openSafetensorsDir, type SafetensorsDir, type TensorData } from '@vlreward/graph';
 import type { Qwen3VLConfig } from './config.js';
 
 export type WeightPart = 'vision' | 'text';
@@ -141,9 +141,9 @@ export interface LoadWeightsOptions {
 
 /**
  * Load a Qwen3-VL weight folder (model.safetensors or sharded with
- * model.safetensors.index.json) as float32 tensors keyed by HF name. Tensors
- * are read one at a time and cast on the fly (bf16/f16 → f32), so only the
- * f32 copy stays resident.
+ * model.safetensors.index.json) as float32 tensors keyed by HF name. Each
+ * 16-bit tensor is read straight into its f32 buffer and widened there
+ * (SafetensorsDir.readFloat32), so only the f32 copy is ever allocated.
  */
 export async function loadQwen3VLWeights(dir: string, config: Qwen3VLConfig, opts: LoadWeightsOptions = {}): Promise<Map<string, TensorData>> {
   let st: SafetensorsDir;
@@ -152,25 +152,43 @@ export async function loadQwen3VLWeights(dir: string, config: Qwen3VLConfig, opt
   } catch (e) {
     throw new WeightError(`${dir}: cannot open weights: ${(e as Error).message}`);
   }
+  // The read started ahead of the one being awaited (see below); settled before the files close.
+  let ahead: Promise<unknown> | undefined;
   try {
     const available = new Map(st.names.map((n) => [n, st.entry(n).dims] as const));
     const specs = checkQwen3VLWeightNames(config, available, dir);
-    const out = new Map<string, TensorData>();
-    for (const s of specs) {
-      if (opts.filter && !opts.filter(s.name)) continue;
+    const wanted = specs.filter((s) => !opts.filter || opts.filter(s.name));
+    // Every dtype checked before any data is read: a bad file fails at once, not after gigabytes.
+    for (const s of wanted) {
       const e = st.entry(s.name);
       if (e.dtype !== 'float32' && e.dtype !== 'bfloat16' && e.dtype !== 'float16') {
         throw new WeightError(`${dir}: tensor '${s.name}' has dtype ${e.safetensorsDtype} (expected F32, BF16 or F16)`);
       }
-      const raw = await st.read(s.name);
-      out.set(s.name, raw.dtype === 'float32' ? raw : castTensorData(raw, 'float32'));
+    }
+    // One read ahead: tensor i+1's file read runs on the libuv thread pool while
+    // this thread widens tensor i, so the two halves of the work (each mostly the
+    // kernel faulting in fresh f32 pages) use two cores. Only one extra tensor is
+    // in flight, and it is its final f32 buffer: no more memory than reading in turn.
+    const start = (name: string): Promise<TensorData> => {
+      const p = st.readFloat32(name);
+      // Its error surfaces when it is awaited; until then it must not count as unhandled.
+      p.catch(() => undefined);
+      ahead = p;
+      return p;
+    };
+    const out = new Map<string, TensorData>();
+    let next = wanted.length > 0 ? start(wanted[0]!.name) : undefined;
+    for (let i = 0; i < wanted.length; i++) {
+      const cur = next!;
+      next = i + 1 < wanted.length ? start(wanted[i + 1]!.name) : undefined;
+      out.set(wanted[i]!.name, await cur);
     }
     return out;
   } finally {
+    await ahead?.catch(() => undefined);
     await st.close();
   }
 }
-
 
 /**
  * Random weights with the table's names and shapes (HF-like init: norms 1,
