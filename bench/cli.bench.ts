@@ -25,6 +25,8 @@ interface TrainJson {
   phases: { loadModel: number; openData: number; buildArtifacts: number; createSessions: number; graphCache: string; firstStep: number; steadyStep: number; peakRssMiB: number };
   dataWaitShare: number;
   samplesPerSecond: number;
+  evalSecondsPerSample: number | null;
+  checkpointWriteSeconds: number | null;
   checkpoints: { last?: string };
 }
 
@@ -103,6 +105,8 @@ async function run2bAt(pixels: number): Promise<BenchResult[]> {
       { name: 'cli_2b_time_to_first_step_warm', value: round(ttfsOf(warm)), unit: 's', note: `second run (graph cache ${warm.graphCache}): weights ${round(warm.loadModel)} s, sessions ${round(warm.createSessions)} s, first step ${round(warm.firstStep)} s; goal ≤ 20 s` },
       { name: 'cli_2b_steady_step', value: round(p.steadyStep), unit: 's', note },
       ...(b2 ? [{ name: 'cli_2b_steady_step_b2', value: round(b2.steadyStep), unit: 's', note: `batch 2 (${round(2 / b2.steadyStep, 3)} samples/s vs ${round(1 / p.steadyStep, 3)} at B=1); peak RSS ${round(b2.peakRssMiB / 1024, 2)} GiB` }] : []),
+      { name: 'cli_2b_eval_per_sample', value: round(j.evalSecondsPerSample ?? NaN, 2), unit: 's', note: 'the final validation inside vlreward train (eval session creation included)' },
+      { name: 'cli_2b_checkpoint_write', value: round(j.checkpointWriteSeconds ?? NaN, 2), unit: 's', note: 'slowest checkpoint save: LoRA adapter + head + AdamW state, atomic' },
       { name: 'cli_2b_data_wait_share', value: round(100 * j.dataWaitShare), unit: '% of loop time', note: 'prefetch 4 batches' },
       { name: 'cli_2b_peak_rss', value: round(p.peakRssMiB / 1024, 2), unit: 'GiB', note: 'train process VmHWM (goal < 20 GiB at B=1)' },
       { name: 'cli_2b_train_command', value: round(tr.seconds), unit: 's', note: `whole vlreward train (${j.steps} steps + final eval + checkpoint)` },

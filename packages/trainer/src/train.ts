@@ -65,6 +65,10 @@ export interface TrainResult {
   readonly dataWaitShare: number;
   readonly logDir: string | null;
   readonly checkpointDirs: { readonly last?: string; readonly best?: string };
+  /** Seconds per validation sample over every evaluation of this run (session creation included); null without one. */
+  readonly evalSecondsPerSample: number | null;
+  /** Seconds of the slowest checkpoint write of this run (state download + files); null when none was written. */
+  readonly checkpointWriteSeconds: number | null;
 }
 
 /**
@@ -166,8 +170,12 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
   jsonl?.log({ event: 'start', resumedFrom, total, trainSamples: trainIdx.length, valSamples: valIdx.length, split, config: cfg });
   const dirs: { last?: string; best?: string } = {};
 
+  const timing = { evalSeconds: 0, evalSamples: 0, saveSeconds: null as number | null };
   const runEval = async (step: number) => {
+    const e0 = performance.now();
     const report = await evaluate({ session, source, encode, indices: valIdx, batchSize: cfg.batchSize });
+    timing.evalSeconds += (performance.now() - e0) / 1000;
+    timing.evalSamples += valIdx.length;
     const rec: EvalRecord = { step, loss: report.loss, accuracy: report.accuracy, macroF1: report.macroF1 };
     const value = rec[cfg.bestMetric];
     const better = (a: number, b: number) => (cfg.bestMetric === 'loss' ? a < b : a > b);
@@ -187,9 +195,11 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
   };
   const save = async (isBest: boolean, metrics: Record<string, number>) => {
     if (!o.checkpoints || !lead) return;
+    const c0 = performance.now();
     const payload = { trainer: st, model: await session.getTrainableState(), metrics };
     dirs.last = await o.checkpoints.save('last', payload);
     if (isBest) dirs.best = await o.checkpoints.save('best', payload);
+    timing.saveSeconds = Math.max(timing.saveSeconds ?? 0, (performance.now() - c0) / 1000);
   };
 
   // The TensorBoard writer is closed however the run ends (a diverged step, a data error).
@@ -309,6 +319,8 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
       dataWaitShare: seconds > 0 ? batches.waitSeconds / seconds : 0,
       logDir,
       checkpointDirs: dirs,
+      evalSecondsPerSample: timing.evalSamples > 0 ? timing.evalSeconds / timing.evalSamples : null,
+      checkpointWriteSeconds: timing.saveSeconds,
     };
   } catch (e) {
     jsonl?.log({ event: 'error', step: st.step, message: (e as Error).message });

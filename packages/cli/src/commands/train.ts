@@ -207,6 +207,9 @@ export function printTrainResult(r: TrainRewardResult, log: (s: string) => void 
     `time to first step ${ttfs.toFixed(1)} s (weights ${p.loadModel.toFixed(1)} s, processor ${p.openData.toFixed(1)} s, graphs ${p.buildArtifacts.toFixed(1)} s, ` +
       `ORT sessions ${p.createSessions.toFixed(1)} s (optimized-graph cache: ${p.graphCache}), first step ${p.firstStep.toFixed(1)} s); steady step ${Number.isFinite(p.steadyStep) ? `${p.steadyStep.toFixed(2)} s` : 'n/a'}; peak RSS ${(p.peakRssMiB / 1024).toFixed(2)} GiB`,
   );
+  if (r.evalSecondsPerSample !== null || r.checkpointWriteSeconds !== null) {
+    log(`evaluation ${r.evalSecondsPerSample === null ? 'n/a' : `${r.evalSecondsPerSample.toFixed(2)} s/sample`}, checkpoint write ${r.checkpointWriteSeconds === null ? 'n/a' : `${r.checkpointWriteSeconds.toFixed(2)} s`}`);
+  }
   log(`checkpoints: ${r.ckptDir}${r.checkpointDirs.best ? ` (best: ${r.checkpointDirs.best})` : ''}`);
   log(`logs: ${r.logDir}/metrics.jsonl and TensorBoard event files (tensorboard --logdir ${r.logDir})`);
 }
@@ -306,7 +309,7 @@ ${ENV_HELP}`,
         signal: ac.signal,
       });
       if (readLaunch(process.env).rank !== 0) return r.interrupted ? 130 : 0; // rank 0 alone reports
-      if (v.json) console.log(JSON.stringify({ steps: r.steps, final: r.final, best: r.best, evals: r.evals, losses: r.losses, ckptDir: r.ckptDir, checkpoints: r.checkpointDirs, logDir: r.logDir, samplesPerSecond: r.samplesPerSecond, dataWaitShare: r.dataWaitShare, phases: r.phases, interrupted: r.interrupted, stoppedEarly: r.stoppedEarly }));
+      if (v.json) console.log(JSON.stringify({ steps: r.steps, final: r.final, best: r.best, evals: r.evals, losses: r.losses, ckptDir: r.ckptDir, checkpoints: r.checkpointDirs, logDir: r.logDir, samplesPerSecond: r.samplesPerSecond, dataWaitShare: r.dataWaitShare, phases: r.phases, evalSecondsPerSample: r.evalSecondsPerSample, checkpointWriteSeconds: r.checkpointWriteSeconds, interrupted: r.interrupted, stoppedEarly: r.stoppedEarly }));
       else printTrainResult(r);
       return r.interrupted ? 130 : 0;
     } finally {
