@@ -66,7 +66,8 @@ async function run2bAt(pixels: number): Promise<BenchResult[]> {
     const full = pixels >= 640 * 480;
     const trainArgs = (dir: string, batch: number, steps: number) => ['train', ...common, '--batch-size', String(batch), '--max-steps', String(steps), '--eval-every', '0', '--val-fraction', '0.34', '--ckpt-dir', dir, '--json', ...(full ? ['--gradient-checkpointing'] : [])];
     const ttfsOf = (q: TrainJson['phases']) => q.loadModel + q.openData + q.buildArtifacts + q.createSessions + q.firstStep;
-    const tr = await vlreward(trainArgs(ckpt, 1, 3), env);
+    // 4 steps: the steady step is the median of 3 gaps.
+    const tr = await vlreward(trainArgs(ckpt, 1, 4), env);
     const j = JSON.parse(tr.stdout.trim().split('\n').at(-1)!) as TrainJson;
     const p = j.phases;
     const ttfs = ttfsOf(p);

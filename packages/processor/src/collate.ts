@@ -15,7 +15,8 @@ export interface EncodedSample {
 export const IGNORE_LABEL = -100;
 
 /**
- * Pad samples on the right to the longest one and build the batch tensors, including the M-RoPE
+ * Pad samples on the right to the longest one (rounded up to a multiple of `padToMultipleOf`,
+ * like a tokenizer's pad_to_multiple_of) and build the batch tensors, including the M-RoPE
  * position ids (the model pools the last non-pad token, so padding must come last). `pixelValues`
  * holds the patch rows of all images in sample order, as preprocessImage wrote them.
  */
@@ -24,10 +25,12 @@ export function collate(
   pixelValues: TensorData,
   padTokenId: number,
   rope: RopeIndexConfig,
+  padToMultipleOf = 1,
 ): Batch {
   const B = samples.length;
   if (B === 0) throw new Error('collate: no samples');
-  const L = Math.max(...samples.map((s) => s.ids.length));
+  if (!Number.isInteger(padToMultipleOf) || padToMultipleOf < 1) throw new RangeError(`collate: padToMultipleOf must be a positive integer, got ${padToMultipleOf}`);
+  const L = Math.ceil(Math.max(...samples.map((s) => s.ids.length)) / padToMultipleOf) * padToMultipleOf;
   const inputIds = new BigInt64Array(B * L).fill(BigInt(padTokenId));
   const mask = new BigInt64Array(B * L);
   const labels = new BigInt64Array(B);

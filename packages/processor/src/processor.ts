@@ -38,6 +38,12 @@ export interface EncodeOptions {
    * while an earlier batch is still in use.
    */
   readonly pixelBuffer?: Float32Array;
+  /**
+   * Pad the sequence length up to a multiple of this (default 1: the longest sample). Fewer
+   * distinct lengths mean fewer shapes for the ORT sessions (the trainer's CPU sessions are
+   * specialized per shape); pad tokens are masked, so the pooled logits do not change.
+   */
+  readonly padToMultipleOf?: number;
 }
 
 /** What renderPrompt needs of a sample: how many images, and the text. */
@@ -221,7 +227,7 @@ export class Qwen3VLProcessor {
         offset += preprocessImage(im, this.imageConfig, `sample ${i} image ${j}`, pixels, offset).patches.length;
       }),
     );
-    return collate(encoded, { dtype: 'float32', dims: [rows, rowLen], data: pixels }, this.tokenizer.padTokenId, this.ropeConfig);
+    return collate(encoded, { dtype: 'float32', dims: [rows, rowLen], data: pixels }, this.tokenizer.padTokenId, this.ropeConfig, opts.padToMultipleOf ?? 1);
   }
 
   /**

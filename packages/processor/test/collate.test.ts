@@ -77,6 +77,38 @@ describe('batch collate', () => {
   });
 });
 
+describe('padToMultipleOf option', () => {
+  it('pads the sequence up to the multiple with masked <|endoftext|>; tokens and position ids of the real part unchanged', async () => {
+    const p = await Qwen3VLProcessor.fromPretrained(PROCESSOR_DIR, { minPixels: 32 * 32, maxPixels: 128 * 128 });
+    const samples = [
+      { images: [image(64, 32, 1)], text: 'Task: short', label: 1 },
+      { images: [image(64, 32, 2)], text: 'Task: a longer task with a few more words', label: 0 },
+    ];
+    const plain = p.encode(samples);
+    const padded = p.encode(samples, { padToMultipleOf: 64 });
+    expect(padded.seqLen % 64).toBe(0);
+    expect(padded.seqLen).toBeGreaterThanOrEqual(plain.seqLen);
+    expect(padded.seqLen - plain.seqLen).toBeLessThan(64);
+    // Two prompts of different lengths land on one padded length.
+    expect(p.encode([samples[0]!], { padToMultipleOf: 64 }).seqLen).toBe(p.encode([samples[1]!], { padToMultipleOf: 64 }).seqLen);
+    const [L0, L1] = [plain.seqLen, padded.seqLen];
+    const pad = p.tokenizer.padTokenId;
+    for (let b = 0; b < 2; b++) {
+      expect(n(padded.inputIds.data).slice(b * L1, b * L1 + L0)).toEqual(n(plain.inputIds.data).slice(b * L0, (b + 1) * L0));
+      expect(n(padded.attentionMask.data).slice(b * L1, b * L1 + L0)).toEqual(n(plain.attentionMask.data).slice(b * L0, (b + 1) * L0));
+      expect(n(padded.inputIds.data).slice(b * L1 + L0, (b + 1) * L1).every((t) => t === pad)).toBe(true);
+      expect(n(padded.attentionMask.data).slice(b * L1 + L0, (b + 1) * L1).every((m) => m === 0)).toBe(true);
+      for (let axis = 0; axis < 3; axis++) {
+        const at = (bt: typeof plain, L: number) => n(bt.positionIds.data).slice((axis * 2 + b) * L, (axis * 2 + b) * L + L0);
+        // Real tokens keep their M-RoPE positions wherever the masked padding ends.
+        const real = n(plain.attentionMask.data).slice(b * L0, (b + 1) * L0);
+        expect(at(padded, L1).filter((_, j) => real[j] === 1)).toEqual(at(plain, L0).filter((_, j) => real[j] === 1));
+      }
+    }
+    expect(() => p.encode(samples, { padToMultipleOf: 0 })).toThrow('padToMultipleOf must be a positive integer');
+  });
+});
+
 describe('pixelBuffer option', () => {
   it('writes pixel_values into the given buffer and gives the same batch', async () => {
     const p = await Qwen3VLProcessor.fromPretrained(PROCESSOR_DIR, { minPixels: 32 * 32, maxPixels: 128 * 128 });

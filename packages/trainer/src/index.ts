@@ -65,6 +65,7 @@ export {
   predictEpisode,
   predictSample,
   processorEncode,
+  SEQ_PAD_MULTIPLE,
   resolveCheckpointDir,
   trainRewardModel,
   writeTinyModel,

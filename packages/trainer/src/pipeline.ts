@@ -143,9 +143,15 @@ export function peakRssMiB(): number {
   return process.memoryUsage().rss / 2 ** 20;
 }
 
+/**
+ * Sequence lengths are padded up to a multiple of this: prompts of different tasks (a few
+ * tokens apart) then share one batch shape, so one shape-specialized session serves them.
+ */
+export const SEQ_PAD_MULTIPLE = 64;
+
 /** Processor encode as an EncodeFn over trainer samples. */
 export function processorEncode(proc: Qwen3VLProcessor): EncodeFn<ReturnType<Qwen3VLProcessor['encode']>> {
-  return (samples: readonly RewardSample[]) => proc.encode(samples);
+  return (samples: readonly RewardSample[]) => proc.encode(samples, { padToMultipleOf: SEQ_PAD_MULTIPLE });
 }
 
 export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewardResult> {
@@ -345,7 +351,7 @@ export async function evaluateRewardModel(
 
 /** Class probabilities, predicted bin and expected reward for images + task text. */
 export async function predictSample(m: RewardModel, images: RewardSample['images'], text: string): Promise<Prediction> {
-  const r = await m.session.infer(m.processor.encode([{ images, text }]));
+  const r = await m.session.infer(m.processor.encode([{ images, text }], { padToMultipleOf: SEQ_PAD_MULTIPLE }));
   return predictionFromLogits(r.logits, m.numClasses)[0]!;
 }
 
@@ -363,7 +369,7 @@ export async function predictEpisode(
   for (let s = 0; s < ds.length; s += bs) {
     const idx = Array.from({ length: Math.min(bs, ds.length - s) }, (_, k) => s + k);
     const samples = await ds.getMany(idx);
-    const r = await m.session.infer(m.processor.encode(samples));
+    const r = await m.session.infer(await m.encode(samples));
     predictionFromLogits(r.logits, m.numClasses).forEach((p, k) => {
       const smp = samples[k]!;
       rows.push({ episode, frame: smp.frameIndex, timestamp: smp.timestamp, label: smp.label, predicted: p.predicted, expected: p.expectedReward, probs: p.probs });
