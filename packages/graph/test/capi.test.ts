@@ -98,6 +98,14 @@ describe('CapiSession', () => {
       await third.dispose();
       expect(statSync(entry).size).toBeGreaterThan(100);
       expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
+      // A folder that cannot be made (here: below a file) only turns the cache off.
+      const file = join(dir, 'not-a-folder');
+      writeFileSync(file, 'x');
+      const blocked = await CapiSession.create(mlp(), { ...threads, optimizedCacheDir: join(file, 'ort') });
+      expect(blocked.optimizedCache).toBe('off');
+      expect(await blocked.run(x)).toEqual(want);
+      await blocked.dispose();
+      rmSync(file);
       // Not for GPU providers or disabled rewrites.
       const off = await CapiSession.create(mlp(), { ...threads, optimizedCacheDir: dir, graphOptimizationLevel: 'disabled' });
       expect(off.optimizedCache).toBe('off');

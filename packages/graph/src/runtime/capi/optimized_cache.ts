@@ -11,7 +11,7 @@
 // Only CPU sessions of models small enough to go inline are cached: those are
 // the training graphs whose frozen weights are inputs. A graph holding its
 // weights as initializers would copy them into the cache folder.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { arch, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +48,8 @@ export function optimizedCacheEntry(dir: string, model: Uint8Array, o: CapiSessi
   const key = h.digest('hex').slice(0, 32);
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${key}.onnx`);
-  return { path, partial: `${path}.${process.pid}.partial`, hit: existsSync(path) };
+  // Unique per writer (processes, and worker threads of one process): concurrent writers never share a partial file.
+  return { path, partial: `${path}.${process.pid}.${randomBytes(4).toString('hex')}.partial`, hit: existsSync(path) };
 }
 
 /** Keep what ORT wrote (atomic rename: a reader never sees half a file). */

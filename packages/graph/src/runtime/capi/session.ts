@@ -110,7 +110,7 @@ export class CapiSession implements ValueOwner {
     const base = src.folder ? { ...o, externalDataDir: src.folder } : o;
     try {
       const cache =
-        o.optimizedCacheDir && src.model instanceof Uint8Array && !src.folder ? optimizedCacheEntry(o.optimizedCacheDir, src.model, o, provider, ortLibrary().version) : null;
+        o.optimizedCacheDir && src.model instanceof Uint8Array && !src.folder ? tryCacheEntry(o.optimizedCacheDir, src.model, o, provider) : null;
       if (cache?.hit) {
         try {
           const ptr = await openSession(cache.path, { ...base, graphOptimizationLevel: 'disabled' }, provider, deviceId, name);
@@ -120,9 +120,23 @@ export class CapiSession implements ValueOwner {
           dropOptimized(cache);
         }
       }
-      const ptr = await openSession(src.model, cache ? { ...base, optimizedModelFilePath: cache.partial } : base, provider, deviceId, name);
-      if (cache) commitOptimized(cache);
-      return new CapiSession(ptr, provider, deviceId, name, o, cache ? 'written' : 'off');
+      if (!cache) return new CapiSession(await openSession(src.model, base, provider, deviceId, name), provider, deviceId, name, o, 'off');
+      let ptr: OrtSessionPtr;
+      try {
+        ptr = await openSession(src.model, { ...base, optimizedModelFilePath: cache.partial }, provider, deviceId, name);
+      } catch {
+        // A cache that cannot be written (full disk, read-only home) must not stop the job: once more
+        // without it, and a model error is then reported as the plain session's.
+        dropOptimized(cache);
+        return new CapiSession(await openSession(src.model, base, provider, deviceId, name), provider, deviceId, name, o, 'off');
+      }
+      try {
+        commitOptimized(cache);
+      } catch {
+        dropOptimized(cache);
+        return new CapiSession(ptr, provider, deviceId, name, o, 'off');
+      }
+      return new CapiSession(ptr, provider, deviceId, name, o, 'written');
     } finally {
       src.cleanup();
     }
@@ -323,6 +337,15 @@ function checkShape(name: string, shape: readonly Dim[], dims: readonly number[]
 function hostOrt(t: OrtTensor, name: string): OrtTensor {
   if (t.location !== 'cpu' && t.location !== 'cpu-pinned') throw new Error(`input '${name}': an ort.Tensor on '${t.location}' cannot be bound by the C API backend; pass TensorData or a CapiValue`);
   return t;
+}
+
+/** The optimized-graph cache entry, or null when the folder cannot be made (the session is then created uncached). */
+function tryCacheEntry(dir: string, model: Uint8Array, o: CapiSession.Options, provider: Provider): ReturnType<typeof optimizedCacheEntry> {
+  try {
+    return optimizedCacheEntry(dir, model, o, provider, ortLibrary().version);
+  } catch {
+    return null;
+  }
 }
 
 /** OrtApi::CreateSession(FromArray) off the JS thread, with a provider's load failure named as such. */
