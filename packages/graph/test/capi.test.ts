@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import koffi from 'koffi';
@@ -98,6 +98,20 @@ describe('CapiSession', () => {
       await third.dispose();
       expect(statSync(entry).size).toBeGreaterThan(100);
       expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
+      // Entries untouched for over 30 days go when the next entry is written; used ones stay.
+      const stale = join(dir, `${'0'.repeat(32)}.onnx`);
+      writeFileSync(stale, 'old');
+      const old = new Date(Date.now() - 31 * 24 * 3600 * 1000);
+      utimesSync(stale, old, old);
+      utimesSync(entry, old, old);
+      const hit = await CapiSession.create(mlp(), { ...threads, optimizedCacheDir: dir });
+      expect(hit.optimizedCache).toBe('hit');
+      await hit.dispose();
+      const fresh = await CapiSession.create(mlp(), { ...threads, optimizedCacheDir: dir, graphOptimizationLevel: 'extended' });
+      expect(fresh.optimizedCache).toBe('written');
+      await fresh.dispose();
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(entry)).toBe(true);
       // A folder that cannot be made (here: below a file) only turns the cache off.
       const file = join(dir, 'not-a-folder');
       writeFileSync(file, 'x');

@@ -12,9 +12,9 @@
 // the training graphs whose frozen weights are inputs. A graph holding its
 // weights as initializers would copy them into the cache folder.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { arch, cpus } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Provider } from '../providers.js';
 import type { CapiSession } from './session.js';
 
@@ -52,9 +52,33 @@ export function optimizedCacheEntry(dir: string, model: Uint8Array, o: CapiSessi
   return { path, partial: `${path}.${process.pid}.${randomBytes(4).toString('hex')}.partial`, hit: existsSync(path) };
 }
 
-/** Keep what ORT wrote (atomic rename: a reader never sees half a file). */
+/** Entries (and stray partial files) untouched this long are deleted when a new entry is written. */
+export const OPTIMIZED_CACHE_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
+
+/** Keep what ORT wrote (atomic rename: a reader never sees half a file), then drop stale entries. */
 export function commitOptimized(e: OptimizedCacheEntry): void {
   if (existsSync(e.partial)) renameSync(e.partial, e.path);
+  const dir = dirname(e.path);
+  const now = Date.now();
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.onnx') && !f.endsWith('.partial')) continue;
+    const p = join(dir, f);
+    try {
+      if (now - statSync(p).mtimeMs > OPTIMIZED_CACHE_MAX_AGE_MS) rmSync(p, { force: true });
+    } catch {
+      // Removed meanwhile by another process.
+    }
+  }
+}
+
+/** A hit marks its entry as used (the mtime is what the age limit reads). */
+export function touchOptimized(e: OptimizedCacheEntry): void {
+  const t = new Date();
+  try {
+    utimesSync(e.path, t, t);
+  } catch {
+    // Read-only cache: it still serves, it just ages.
+  }
 }
 
 /** Drop an entry ORT could not load (truncated, or written by a different build) and what a failed write left. */

@@ -23,7 +23,7 @@ import { IoBinding } from './io_binding.js';
 import { ortLibrary, takeString } from './library.js';
 import { providerError, type CapiCudaOptions } from './providers.js';
 import { createSessionOptions, releaseSessionOptions } from './session_options.js';
-import { commitOptimized, dropOptimized, optimizedCacheEntry } from './optimized_cache.js';
+import { commitOptimized, dropOptimized, optimizedCacheEntry, touchOptimized } from './optimized_cache.js';
 import { check, OrtError } from './status.js';
 import { addTransfer, NO_TRANSFER, type Transfer } from './transfer.js';
 import { CapiValue, tensorInfoShape, type MemoryKind, type ValueOwner } from './value.js';
@@ -114,6 +114,7 @@ export class CapiSession implements ValueOwner {
       if (cache?.hit) {
         try {
           const ptr = await openSession(cache.path, { ...base, graphOptimizationLevel: 'disabled' }, provider, deviceId, name);
+          touchOptimized(cache);
           return new CapiSession(ptr, provider, deviceId, name, o, 'hit');
         } catch {
           // Unreadable (cut short, or from another build): drop it and rebuild it below.
