@@ -28,7 +28,7 @@ export { Progress, formatDuration } from './logging/progress.js';
 export type { ProgressOptions, ProgressUpdate } from './logging/progress.js';
 export { confusionSvg, rewardCurveSvg, svgToPng } from './plot.js';
 export type { CurvePoint } from './plot.js';
-export { NonFiniteLossError, train } from './train.js';
+export { firstBatchIndices, NonFiniteLossError, planSamples, train } from './train.js';
 export type { TrainOptions, TrainResult } from './train.js';
 export { evaluate } from './evaluate.js';
 export type { EvaluateOptions } from './evaluate.js';

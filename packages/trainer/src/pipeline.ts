@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CheckpointManager, loadCheckpoint, PROCESSOR_FILES, type LoadedCheckpoint } from '@vlreward/checkpoint';
-import { AlohaRewardDataset, splitEpisodes, type AlohaRewardDatasetOptions } from '@vlreward/dataset';
+import { AlohaRewardDataset, type AlohaRewardDatasetOptions } from '@vlreward/dataset';
 import { writeSafetensors, type TensorData } from '@vlreward/graph';
 import { initCollective, type Collective } from '@vlreward/graph/distributed';
 import {
@@ -27,7 +27,7 @@ import { classWeightsFromHistogram, labelHistogram, type ClassificationReport } 
 import { predictionFromLogits, writeRewardCurve, type CurveRow, type Prediction } from './predict.js';
 import { RewardModelSession } from './reward_model.js';
 import { alohaSource } from './sources.js';
-import { train, type TrainOptions, type TrainResult } from './train.js';
+import { firstBatchIndices, planSamples, train, type TrainOptions, type TrainResult } from './train.js';
 import type { EncodeFn, RewardSample } from './types.js';
 
 export interface BaseModel {
@@ -162,6 +162,9 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
   if (numClasses < 2) throw new Error(`${o.root}: the label column gives ${numClasses} class(es); a classifier needs at least 2 (set NUM_CLASSES / --num-classes)`);
   const source = alohaSource(ds);
   const clock = phaseClock();
+  // The first batch's frames decode (ffmpeg) while the weights load; the loop then finds them in the
+  // dataset's frame cache. A failure here is ignored: the loop's own read reports it, naming the file.
+  const warm = o.resume ? null : (source.getMany?.(firstBatchIndices(cfg, source)) ?? Promise.resolve()).catch(() => undefined);
   const base = await loadBaseModel(o.model);
   const loadModel = clock();
   const processorDir = o.processor ? await resolveModelDir(o.processor) : base.dir;
@@ -169,7 +172,7 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
   const openData = clock();
 
   const episodes = Array.from({ length: source.length }, (_, i) => source.episodeOf(i));
-  const split = splitEpisodes(episodes, { valFraction: cfg.valFraction, seed: cfg.seed });
+  const { split } = planSamples(cfg, source);
   let classWeights: number[] | null = null;
   if (cfg.classWeights) {
     const trainEps = new Set(split.train);
@@ -224,6 +227,8 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
       metric: best.metric,
       metricMode: best.mode,
     });
+    // Not awaited: the loop's first read joins the decode in flight (its wait counts in firstStep).
+    void warm;
     const stepEnds: number[] = [];
     const loopStart = performance.now();
     const result = await train({

@@ -123,6 +123,28 @@ function earlyStoppingImproved(before: readonly EvalRecord[], rec: EvalRecord, e
 const REPLICA_CHECK_EVERY = 10;
 
 
+/** The episode split and the train / validation sample indices a run uses (caps applied). */
+export function planSamples(config: TrainConfig, source: Pick<SampleSource, 'length' | 'episodeOf'>, given?: EpisodeSplit): { split: EpisodeSplit; trainIdx: number[]; valIdx: number[] } {
+  const cfg = resolveConfig(config);
+  const episodes = Array.from({ length: source.length }, (_, i) => source.episodeOf(i));
+  const split = given ?? splitEpisodes(episodes, { valFraction: cfg.valFraction, seed: cfg.seed });
+  let trainIdx = samplesOfEpisodes(episodes, split.train);
+  if (cfg.maxTrainSamples !== null && trainIdx.length > cfg.maxTrainSamples)
+    trainIdx = Rng.fromSeed(cfg.seed, 2).shuffle(trainIdx).slice(0, cfg.maxTrainSamples).sort((a, b) => a - b);
+  let valIdx = samplesOfEpisodes(episodes, split.val);
+  if (cfg.maxValSamples !== null && valIdx.length > cfg.maxValSamples)
+    valIdx = Rng.fromSeed(cfg.seed, 3).shuffle(valIdx).slice(0, cfg.maxValSamples).sort((a, b) => a - b);
+  return { split, trainIdx, valIdx };
+}
+
+/** The samples of a fresh single-process run's first batch (what the loop reads first). */
+export function firstBatchIndices(config: TrainConfig, source: Pick<SampleSource, 'length' | 'episodeOf'>, given?: EpisodeSplit): number[] {
+  const cfg = resolveConfig(config);
+  const { trainIdx } = planSamples(cfg, source, given);
+  if (trainIdx.length === 0) return [];
+  return [...new RankSampler(trainIdx, cfg.batchSize, 1, 0, cfg.seed, { epoch: 0, cursor: 0 }).next().indices];
+}
+
 export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
   const cfg = resolveConfig(o.config);
   const { session, source, encode } = o;
@@ -133,14 +155,7 @@ export async function train<B>(o: TrainOptions<B>): Promise<TrainResult> {
   if (dist && !session.allReduceGradients) throw new Error('train: data parallel needs a session with allReduceGradients (the reward model session has it)');
 
   // --- data: episode split, sample cap, validation subset ----------------------
-  const episodes = Array.from({ length: source.length }, (_, i) => source.episodeOf(i));
-  const split = o.split ?? splitEpisodes(episodes, { valFraction: cfg.valFraction, seed: cfg.seed });
-  let trainIdx = samplesOfEpisodes(episodes, split.train);
-  if (cfg.maxTrainSamples !== null && trainIdx.length > cfg.maxTrainSamples)
-    trainIdx = Rng.fromSeed(cfg.seed, 2).shuffle(trainIdx).slice(0, cfg.maxTrainSamples).sort((a, b) => a - b);
-  let valIdx = samplesOfEpisodes(episodes, split.val);
-  if (cfg.maxValSamples !== null && valIdx.length > cfg.maxValSamples)
-    valIdx = Rng.fromSeed(cfg.seed, 3).shuffle(valIdx).slice(0, cfg.maxValSamples).sort((a, b) => a - b);
+  const { split, trainIdx, valIdx } = planSamples(cfg, source, o.split);
   // Data parallel drops an epoch's incomplete global batch (distributed_sampler.ts), so epochs count full ones.
   const usable = world > 1 ? trainIdx.length - (trainIdx.length % (cfg.batchSize * world)) : trainIdx.length;
   const total = totalOptimizerSteps({ trainSamples: usable, batchSize: cfg.batchSize, gradAccum: cfg.gradAccum, epochs: cfg.epochs, maxSteps: cfg.maxSteps, worldSize: world });
