@@ -162,9 +162,11 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
   if (numClasses < 2) throw new Error(`${o.root}: the label column gives ${numClasses} class(es); a classifier needs at least 2 (set NUM_CLASSES / --num-classes)`);
   const source = alohaSource(ds);
   const clock = phaseClock();
-  // The first batch's frames decode (ffmpeg) while the weights load; the loop then finds them in the
-  // dataset's frame cache. A failure here is ignored: the loop's own read reports it, naming the file.
-  const warm = o.resume ? null : (source.getMany?.(firstBatchIndices(cfg, source)) ?? Promise.resolve()).catch(() => undefined);
+  const plan = planSamples(cfg, source);
+  // The first batch's frames decode (ffmpeg) while the weights load; the loop's first read joins the
+  // decode in flight or finds the frames in the dataset's cache. Not awaited, and a failure here is
+  // ignored: the loop's own read reports it, naming the file.
+  if (!o.resume) void source.getMany?.(firstBatchIndices(cfg, plan.trainIdx))?.catch(() => undefined);
   const base = await loadBaseModel(o.model);
   const loadModel = clock();
   const processorDir = o.processor ? await resolveModelDir(o.processor) : base.dir;
@@ -172,7 +174,7 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
   const openData = clock();
 
   const episodes = Array.from({ length: source.length }, (_, i) => source.episodeOf(i));
-  const { split } = planSamples(cfg, source);
+  const { split } = plan;
   let classWeights: number[] | null = null;
   if (cfg.classWeights) {
     const trainEps = new Set(split.train);
@@ -203,13 +205,13 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
     });
     const buildArtifacts = clock();
     // Create the sessions the first step runs now, so their cost is reported apart from the step's.
-    const fused = cfg.gradAccum === 1 && collective.size === 1;
     // Shape-specialized sessions (CPU) are created for the first batch's dims, inside the first step;
-    // their creation time is taken out of that step below.
+    // the runner's creation seconds take them out of that step below.
+    const fused = cfg.gradAccum === 1 && collective.size === 1;
     const firstKinds = fused ? (['train'] as const) : (['gradient', 'optimizer'] as const);
     if (!session.shapeSpecialized) await session.runner.prepare(firstKinds);
-    const prepared = clock();
-    let createdInFirstStep = 0;
+    const createdBeforeLoop = session.runner.sessionCreationSeconds;
+    let createdByFirstStep = createdBeforeLoop;
     const encode: EncodeFn<unknown> = processorEncode(proc) as EncodeFn<unknown>;
     // adapter_config.json describes the adapter this session trains (not the defaults).
     const lora = session.lora;
@@ -227,8 +229,6 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
       metric: best.metric,
       metricMode: best.mode,
     });
-    // Not awaited: the loop's first read joins the decode in flight (its wait counts in firstStep).
-    void warm;
     const stepEnds: number[] = [];
     const loopStart = performance.now();
     const result = await train({
@@ -244,7 +244,7 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
       ...(collective.size > 1 ? { collective } : {}),
       onStep: (r) => {
         stepEnds.push(performance.now());
-        if (stepEnds.length === 1) createdInFirstStep = session!.runner.sessionCreationSeconds;
+        if (stepEnds.length === 1) createdByFirstStep = session!.runner.sessionCreationSeconds;
         o.onStep?.(r);
       },
       ...(o.onEval ? { onEval: o.onEval } : {}),
@@ -255,9 +255,9 @@ export async function trainRewardModel(o: TrainRewardOptions): Promise<TrainRewa
       loadModel,
       openData,
       buildArtifacts,
-      createSessions: session.shapeSpecialized ? createdInFirstStep : prepared,
+      createSessions: createdByFirstStep,
       graphCache: (await session.runner.optimizedCache(firstKinds[0])) ?? 'off',
-      firstStep: stepEnds.length ? (stepEnds[0]! - loopStart) / 1000 - (session.shapeSpecialized ? createdInFirstStep : 0) : NaN,
+      firstStep: stepEnds.length ? (stepEnds[0]! - loopStart) / 1000 - (createdByFirstStep - createdBeforeLoop) : NaN,
       steadyStep: gaps.length ? gaps[Math.floor(gaps.length / 2)]! : NaN,
       peakRssMiB: peakRssMiB(),
     };

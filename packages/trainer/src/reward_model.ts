@@ -126,15 +126,16 @@ export class RewardModelSession implements TrainerSession<Qwen3VLBatch> {
     const opts = rewardTrainingOptions(o);
     const artifacts = buildTrainingArtifacts(cfg, opts);
     const cacheDir = o.optimizedCacheDir === undefined ? ortGraphCacheDir() : o.optimizedCacheDir;
+    // CPU: sessions with the batch's dims fixed plan memory ~10x faster (2B LoRA gradient graph: 1.1 s vs 11.6 s).
+    const specialize = dev.provider === 'cpu';
     const runner = await TrainingSession.create(artifacts, {
       device: o.device ?? 'cpu',
       seed: o.dropoutSeed ?? o.seed ?? 0,
       ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}),
       ...(cacheDir ? { optimizedCacheDir: cacheDir } : {}),
-      // CPU: sessions with the batch's dims fixed plan memory ~10x faster (2B LoRA gradient graph: 1.1 s vs 11.6 s).
-      ...(dev.provider === 'cpu' ? { specializeShapes: SPECIALIZED_SHAPES } : {}),
+      ...(specialize ? { specializeShapes: SPECIALIZED_SHAPES } : {}),
     });
-    return new RewardModelSession(artifacts, runner, cfg, o.numClasses, opts.lora ?? null, dev.provider === 'cpu');
+    return new RewardModelSession(artifacts, runner, cfg, o.numClasses, opts.lora ?? null, specialize);
   }
 
   private feeds(batch: Qwen3VLBatch, labels: boolean): Record<string, TensorData> {

@@ -122,9 +122,8 @@ function earlyStoppingImproved(before: readonly EvalRecord[], rec: EvalRecord, e
 /** Steps between cross-rank parameter checks (the global norm of the updated parameters; and always at the last step). */
 const REPLICA_CHECK_EVERY = 10;
 
-
 /** The episode split and the train / validation sample indices a run uses (caps applied). */
-export function planSamples(config: TrainConfig, source: Pick<SampleSource, 'length' | 'episodeOf'>, given?: EpisodeSplit): { split: EpisodeSplit; trainIdx: number[]; valIdx: number[] } {
+export function planSamples(config: Partial<TrainConfig>, source: Pick<SampleSource, 'length' | 'episodeOf'>, given?: EpisodeSplit): { split: EpisodeSplit; trainIdx: number[]; valIdx: number[] } {
   const cfg = resolveConfig(config);
   const episodes = Array.from({ length: source.length }, (_, i) => source.episodeOf(i));
   const split = given ?? splitEpisodes(episodes, { valFraction: cfg.valFraction, seed: cfg.seed });
@@ -137,10 +136,9 @@ export function planSamples(config: TrainConfig, source: Pick<SampleSource, 'len
   return { split, trainIdx, valIdx };
 }
 
-/** The samples of a fresh single-process run's first batch (what the loop reads first). */
-export function firstBatchIndices(config: TrainConfig, source: Pick<SampleSource, 'length' | 'episodeOf'>, given?: EpisodeSplit): number[] {
+/** The samples of a fresh single-process run's first batch (what the loop reads first), from planSamples' trainIdx. */
+export function firstBatchIndices(config: Partial<TrainConfig>, trainIdx: readonly number[]): number[] {
   const cfg = resolveConfig(config);
-  const { trainIdx } = planSamples(cfg, source, given);
   if (trainIdx.length === 0) return [];
   return [...new RankSampler(trainIdx, cfg.batchSize, 1, 0, cfg.seed, { epoch: 0, cursor: 0 }).next().indices];
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, mkdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { firstBatchIndices, NonFiniteLossError, parseJsonl, train, type CheckpointPayload, type CheckpointStore } from '@vlreward/trainer';
+import { firstBatchIndices, NonFiniteLossError, parseJsonl, planSamples, train, type CheckpointPayload, type CheckpointStore } from '@vlreward/trainer';
 import { LinearSession, colourSource, encodeFeatures } from './linear_session.js';
 
 /** A directory-backed store (atomic rename), standing in until @vlreward/checkpoint is wired in. */
@@ -37,7 +37,7 @@ describe('firstBatchIndices', () => {
     const recording = { ...src, get: (i: number) => (reads.push([i]), src.get(i)), getMany: async (idx: readonly number[]) => (reads.push([...idx]), Promise.all(idx.map((i) => src.get(i)))) };
     const config = { ...base, prefetch: 1, maxSteps: 1, evalEvery: 0, valFraction: 0.25, ckptDir: tmp() };
     await train({ session: new LinearSession(4, 10), source: recording, encode: encodeFeatures, config, progress: null });
-    const want = firstBatchIndices(config, src);
+    const want = firstBatchIndices(config, planSamples(config, src).trainIdx);
     expect(want).toHaveLength(4);
     expect(reads.flat().slice(0, 4)).toEqual(want);
   });
