@@ -108,20 +108,22 @@ export class CapiSession implements ValueOwner {
     const name = o.name ?? (model instanceof Graph ? model.name : typeof model === 'string' ? model : 'model bytes');
     const src = prepare(model, o.inlineLimitBytes ?? 2 ** 30, o.tempDir);
     const base = src.folder ? { ...o, externalDataDir: src.folder } : o;
+    const made = (ptr: OrtSessionPtr, cache: 'hit' | 'written' | 'off') => new CapiSession(ptr, provider, deviceId, name, o, cache);
+    const uncached = async () => made(await openSession(src.model, base, provider, deviceId, name), 'off');
     try {
       const cache =
         o.optimizedCacheDir && src.model instanceof Uint8Array && !src.folder ? tryCacheEntry(o.optimizedCacheDir, src.model, o, provider) : null;
-      if (cache?.hit) {
+      if (!cache) return await uncached();
+      if (cache.hit) {
         try {
           const ptr = await openSession(cache.path, { ...base, graphOptimizationLevel: 'disabled' }, provider, deviceId, name);
           touchOptimized(cache);
-          return new CapiSession(ptr, provider, deviceId, name, o, 'hit');
+          return made(ptr, 'hit');
         } catch {
           // Unreadable (cut short, or from another build): drop it and rebuild it below.
           dropOptimized(cache);
         }
       }
-      if (!cache) return new CapiSession(await openSession(src.model, base, provider, deviceId, name), provider, deviceId, name, o, 'off');
       let ptr: OrtSessionPtr;
       try {
         ptr = await openSession(src.model, { ...base, optimizedModelFilePath: cache.partial }, provider, deviceId, name);
@@ -129,15 +131,16 @@ export class CapiSession implements ValueOwner {
         // A cache that cannot be written (full disk, read-only home) must not stop the job: once more
         // without it, and a model error is then reported as the plain session's.
         dropOptimized(cache);
-        return new CapiSession(await openSession(src.model, base, provider, deviceId, name), provider, deviceId, name, o, 'off');
+        return await uncached();
       }
+      let written = true;
       try {
         commitOptimized(cache);
       } catch {
         dropOptimized(cache);
-        return new CapiSession(ptr, provider, deviceId, name, o, 'off');
+        written = false;
       }
-      return new CapiSession(ptr, provider, deviceId, name, o, 'written');
+      return made(ptr, written ? 'written' : 'off');
     } finally {
       src.cleanup();
     }

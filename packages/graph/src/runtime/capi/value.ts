@@ -50,7 +50,6 @@ export function memoryInfo(kind: MemoryKind, deviceId = 0): OrtMemoryInfoPtr {
   return m;
 }
 
-
 /** Element type (ONNX code) and dims (-1 for a symbolic one) of a tensor type-and-shape info: for values and for session inputs/outputs. */
 export function tensorInfoShape(info: OrtTensorInfoPtr, where: string): { elem: number; dims: BigInt64Array } {
   const { api } = ortLibrary();
