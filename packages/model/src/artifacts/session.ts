@@ -77,8 +77,8 @@ export class TrainingSession {
   private stepTransfer: Transfer = { hostToDevice: 0, deviceToHost: 0 };
   private pendingTransfer: Transfer = { hostToDevice: 0, deviceToHost: 0 };
   private zeros: Map<string, TensorData> | null = null;
-  /** Frozen weights fed as inputs (frozenAs 'input'), shared by all sessions. */
-  private readonly frozen = new Map<string, TensorData>();
+  /** Frozen weights fed as inputs (frozenAs 'input'): wrapped once as OrtValues over their host arrays, bound by every run of every session. */
+  private readonly frozen = new Map<string, CapiValue>();
   private micro = 0;
   private stepCount = 0;
   private readonly seed: number;
@@ -350,9 +350,10 @@ export class TrainingSession {
     this.state.clear();
     for (const t of this.acc?.values() ?? []) release(t);
     this.acc = null;
+    for (const t of this.frozen.values()) t.dispose();
+    this.frozen.clear();
     for (const p of this.sessions.values()) await (await p).dispose();
     this.sessions.clear();
-    this.frozen.clear();
     this.zeros = null;
   }
 
@@ -368,7 +369,7 @@ export class TrainingSession {
     return this.zeros;
   }
 
-  /** frozenAs 'input': one host tensor per frozen weight, fed to every session (ORT reads it in place on the CPU provider). */
+  /** frozenAs 'input': one OrtValue over each frozen weight's host array, fed to every session (ORT reads it in place on the CPU provider). */
   private initFrozen(specs: readonly ParamSpec[]): void {
     const byName = new Map(specs.map((p) => [p.name, p]));
     for (const p of this.manifest.params) {
@@ -377,7 +378,7 @@ export class TrainingSession {
       if (!spec) throw new Error(`TrainingSession: no value for frozen parameter '${p.name}' in options.params`);
       const value = loadParam(spec);
       checkValue({ ...spec, dtype: p.dtype }, value);
-      this.frozen.set(p.name, value);
+      this.frozen.set(p.name, CapiValue.fromHost(value, `frozen weight '${p.name}'`));
     }
   }
 
